@@ -1,0 +1,87 @@
+"""Komando: the web app factory and the all-in-one entry point.
+
+`python app.py` runs every role in one process on embedded defaults (its own Redis server,
+SQLite); `KOMANDO_ROLES` picks fewer. `create_app(settings)` builds the Dash app and does no I/O,
+so a server such as uvicorn can import it once per worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+from dash import Dash
+from fastapi import FastAPI
+
+from callbacks import register_all
+from data.city import City, load_city
+from data.live_reader import LiveReader
+from layouts.wall import wall_layout
+from runner import main_for_roles
+from server.video_routes import add_video_routes
+from settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("komando")
+
+
+def create_app(settings: Settings, city: City | None = None) -> Dash:
+    """Build the web role: Dash pages on FastAPI, callbacks and video routes reading Redis."""
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url (main() starts an embedded Redis)")
+    city = city or load_city(settings.city_dir)
+    reader = LiveReader(settings.redis_url, settings.redis_namespace)
+    # Our own FastAPI instance so that no API docs pages are published with the dashboard.
+    server = FastAPI(title="Komando", docs_url=None, redoc_url=None, openapi_url=None)
+    app = Dash(
+        __name__,
+        server=server,
+        backend="fastapi",
+        title=f"Komando — {city.config.name}",
+        update_title=None,
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        serve_locally=True,
+    )
+    # Routes before the first request: Dash's FastAPI backend adds its catch-all page route then.
+    add_video_routes(app.server, reader, city, settings)
+    app.layout = wall_layout(city, settings)
+    register_all(app, reader, city, settings)
+    return app
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(
+                f"Komando cannot listen on {host}:{port}: {exc.strerror}. "
+                "Stop the other program or choose another port with PORT=8051."
+            ) from exc
+
+
+def serve_web(settings: Settings, city: City) -> None:
+    """The web role: uvicorn serving `create_app` (one worker; more go behind gunicorn/uvicorn)."""
+    import uvicorn
+
+    _check_port_free(settings.host, settings.port)
+    app = create_app(settings, city)
+    config = uvicorn.Config(
+        app.server,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    log.info("Komando: buka http://%s:%d/ (Ctrl+C untuk berhenti)", settings.host, settings.port)
+    uvicorn.Server(config).run()
+
+
+def main() -> int:
+    """`python app.py`: every role in `KOMANDO_ROLES` (default all) in this process."""
+    return main_for_roles(None, serve_web)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

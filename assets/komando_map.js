@@ -1,0 +1,43 @@
+/* Map styling functions, referenced from Python as {"variable": "komando.map.<name>"}.
+   dash-leaflet calls them with the usual Leaflet arguments plus its context as the last one. */
+window.komando = Object.assign({}, window.komando, {
+  map: {
+    districtStyle: function () {
+      return {color: "#6fc3ea", weight: 2.5, opacity: 0.95, fillColor: "#1b3a52", fillOpacity: 0.55};
+    },
+    districtLabel: function (feature, layer) {
+      layer.bindTooltip(feature.properties.nama, {
+        permanent: true, direction: "center", className: "district-label", opacity: 1,
+      });
+    },
+    sensorPoint: function (feature, latlng) {
+      var p = feature.properties;
+      var html = '<div class="sensor-pin" style="background:' + p.color + '">' + p.glyph + "</div>";
+      return L.marker(latlng, {
+        icon: L.divIcon({className: "sensor-icon", html: html, iconSize: [30, 30], iconAnchor: [15, 15]}),
+        keyboard: false,
+      });
+    },
+    sensorTooltip: function (feature, layer) {
+      var p = feature.properties;
+      var box = document.createElement("div");
+      var title = document.createElement("b");
+      title.textContent = p.name;
+      box.appendChild(title);
+      [p.value + " · " + p.category, p.age].forEach(function (line) {
+        var row = document.createElement("div");
+        row.textContent = line;
+        box.appendChild(row);
+      });
+      layer.bindTooltip(box, {direction: "top", offset: [0, -14], className: "sensor-tooltip"});
+    },
+    cameraPoint: function (feature, latlng) {
+      return L.marker(latlng, {
+        icon: L.divIcon({className: "camera-icon", html: '<div class="camera-pin">▣</div>',
+                         iconSize: [26, 26], iconAnchor: [13, 13]}),
+        title: feature.properties.name,
+        keyboard: false,
+      });
+    },
+  },
+});

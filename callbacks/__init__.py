@@ -1,0 +1,21 @@
+"""Dash callbacks, one module per panel, each with `register(app, ...)`.
+
+Callbacks are registered on the app object (not the global `dash.callback`) so that every app
+built by `create_app` — one per test — gets its own.
+"""
+
+from __future__ import annotations
+
+from dash import Dash
+
+from callbacks import camera_tiles, clock, kpi_tiles, sensor_map
+from data.city import City
+from data.live_reader import LiveReader
+from settings import Settings
+
+
+def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) -> None:
+    clock.register(app)
+    sensor_map.register(app, reader, city, settings)
+    kpi_tiles.register(app, reader, city)
+    camera_tiles.register(app, reader, city, settings)

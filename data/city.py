@@ -1,0 +1,266 @@
+"""A city is a folder: `city.yaml` (validated here) plus its boundary files.
+
+Errors name the file, the field and what is wrong, so whoever edits the YAML can fix it without
+reading Python.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SensorKind = Literal["air_quality", "water_level", "traffic_flow", "parking"]
+Dimension = Literal["governance", "branding", "economy", "living", "society", "environment"]
+
+SENSOR_UNITS: dict[str, str] = {
+    "air_quality": "µg/m³",
+    "water_level": "cm",
+    "traffic_flow": "kend/jam",
+    "parking": "%",
+}
+
+DIMENSION_LABELS: dict[str, tuple[str, str]] = {
+    "governance": ("Smart Governance", "Tata kelola"),
+    "branding": ("Smart Branding", "Citra kota"),
+    "economy": ("Smart Economy", "Ekonomi"),
+    "living": ("Smart Living", "Kualitas hidup"),
+    "society": ("Smart Society", "Masyarakat"),
+    "environment": ("Smart Environment", "Lingkungan"),
+}
+
+KODE_PATTERN = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SensorConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Sensor id")
+    kind: SensorKind
+    name: str = Field(min_length=1, max_length=120)
+    region: str = Field(pattern=KODE_PATTERN, title="Kemendagri kode wilayah of its village")
+    lat: float = Field(ge=-11.5, le=6.5, title="Latitude (Indonesia)")
+    lng: float = Field(ge=94.0, le=141.5, title="Longitude (Indonesia)")
+    offset: float = Field(default=0.0, ge=-100, le=100, title="Simulator: added to the baseline")
+    base: float | None = Field(
+        default=None, ge=0, le=2000, title="Simulator: water level base (cm)"
+    )
+    siaga: tuple[float, float, float] | None = Field(
+        default=None, title="Water level alert levels Siaga 3, 2, 1 (cm)"
+    )
+    capacity: int | None = Field(default=None, ge=1, le=100_000, title="Vehicles/h or spaces")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> SensorConfig:
+        if self.kind in ("traffic_flow", "parking") and self.capacity is None:
+            raise ValueError(f"a {self.kind} sensor needs `capacity`")
+        if self.kind == "water_level":
+            if self.siaga is None:
+                raise ValueError("a water_level sensor needs `siaga: [siaga3, siaga2, siaga1]`")
+            if not self.siaga[0] < self.siaga[1] < self.siaga[2]:
+                raise ValueError("`siaga` must rise: Siaga 3 < Siaga 2 < Siaga 1")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return SENSOR_UNITS[self.kind]
+
+
+class CameraConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Camera id")
+    name: str = Field(min_length=1, max_length=120)
+    kind: Literal["school", "street"]
+    region: str = Field(pattern=KODE_PATTERN)
+    lat: float = Field(ge=-11.5, le=6.5)
+    lng: float = Field(ge=94.0, le=141.5)
+    source: str = Field(
+        min_length=1,
+        title="`sample:<file>` for a shipped demo clip; real URLs come from the environment",
+    )
+
+
+class LocalizedName(_Strict):
+    id: str = Field(min_length=1, max_length=80)
+    en: str = Field(min_length=1, max_length=80)
+
+
+class KpiSource(_Strict):
+    type: Literal["sensors", "simulated"]
+    kind: SensorKind | None = None
+    aggregate: Literal["mean", "max", "min", "sum"] | None = None
+    model: Literal["random_walk", "year_progress", "daily_count"] | None = None
+    low: float | None = None
+    high: float | None = None
+    start: float | None = None
+    step: float | None = Field(default=None, gt=0)
+    noise: float | None = Field(default=None, ge=0)
+    per_hour_peak: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> KpiSource:
+        if self.type == "sensors" and (self.kind is None or self.aggregate is None):
+            raise ValueError("a sensors source needs `kind` and `aggregate`")
+        if self.type == "simulated":
+            if self.model is None:
+                raise ValueError("a simulated source needs `model`")
+            if self.model in ("random_walk", "year_progress") and (
+                self.low is None or self.high is None or self.low >= self.high
+            ):
+                raise ValueError(f"model {self.model} needs `low` < `high`")
+            if self.model == "daily_count" and self.per_hour_peak is None:
+                raise ValueError("model daily_count needs `per_hour_peak`")
+        return self
+
+
+class KpiConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    dimension: Dimension
+    name: LocalizedName
+    unit: str = Field(max_length=20)
+    direction: Literal["higher", "lower"] = Field(title="Which way is better")
+    target: float
+    warn: float = Field(title="Past the target but not yet bad, up to this value")
+    decimals: int = Field(default=0, ge=0, le=3)
+    source: KpiSource
+
+    @model_validator(mode="after")
+    def _warn_beyond_target(self) -> KpiConfig:
+        if self.direction == "lower" and self.warn < self.target:
+            raise ValueError("for direction lower, `warn` must be >= `target`")
+        if self.direction == "higher" and self.warn > self.target:
+            raise ValueError("for direction higher, `warn` must be <= `target`")
+        return self
+
+
+class BoundaryFiles(_Strict):
+    kecamatan: str
+    desa_kelurahan: str | None = None
+
+
+class CityConfig(_Strict):
+    kode: str = Field(pattern=r"^\d{2}\.\d{2}$", title="Kemendagri code of the kota/kabupaten")
+    name: str = Field(min_length=1, max_length=80)
+    timezone: str = "Asia/Jakarta"
+    timezone_label: Literal["WIB", "WITA", "WIT"] = "WIB"
+    center: tuple[float, float]
+    zoom: int = Field(default=12, ge=3, le=18)
+    boundaries: BoundaryFiles
+    sensors: list[SensorConfig] = Field(default_factory=list)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    kpis: list[KpiConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CityConfig:
+        for label, items in (
+            ("sensors", self.sensors),
+            ("cameras", self.cameras),
+            ("kpis", self.kpis),
+        ):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(f"{label}: id {item.id!r} appears twice")
+                seen.add(item.id)
+        for sensor in self.sensors:
+            if not sensor.region.startswith(self.kode + "."):
+                raise ValueError(
+                    f"sensor {sensor.id}: region {sensor.region} is not in {self.kode}"
+                )
+        return self
+
+
+class CityConfigError(ValueError):
+    """A city folder that cannot be used; the message names the file and the field."""
+
+
+class City:
+    """A loaded city: its validated configuration and its folder (for boundary files)."""
+
+    def __init__(self, folder: Path, config: CityConfig) -> None:
+        self.folder = folder
+        self.config = config
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+    @cached_property
+    def kecamatan_geojson(self) -> dict[str, Any]:
+        return _read_geojson(self.folder / self.config.boundaries.kecamatan)
+
+    def sensor(self, sensor_id: str) -> SensorConfig | None:
+        return next((s for s in self.config.sensors if s.id == sensor_id), None)
+
+    def camera(self, camera_id: str) -> CameraConfig | None:
+        return next((c for c in self.config.cameras if c.id == camera_id), None)
+
+
+def _read_geojson(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CityConfigError(f"{path}: boundary file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise CityConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if data.get("type") != "FeatureCollection" or not data.get("features"):
+        raise CityConfigError(f"{path}: expected a GeoJSON FeatureCollection with features")
+    return data
+
+
+def _format_location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
+    """('sensors', 3, 'lat') -> 'sensors[3] (id aq-x).lat' so the YAML line is easy to find."""
+    parts: list[str] = []
+    node: Any = raw
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
+                item_id = node[step].get("id")
+                if item_id:
+                    label += f" (id {item_id})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + step)
+        node = node[step] if isinstance(node, (dict, list)) and _has(node, step) else None
+    return "".join(parts) or "(top level)"
+
+
+def _has(node: dict | list, step: int | str) -> bool:
+    if isinstance(node, list):
+        return isinstance(step, int) and step < len(node)
+    return step in node
+
+
+def load_city(folder: Path) -> City:
+    """Read and validate `folder/city.yaml` and its boundary files."""
+    path = folder / "city.yaml"
+    if not folder.is_dir():
+        available = sorted(p.parent.name for p in folder.parent.glob("*/city.yaml"))
+        raise CityConfigError(
+            f"{folder}: no such city folder (KOMANDO_CITY); available: "
+            f"{', '.join(available) or 'none'}"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CityConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise CityConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CityConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        config = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {len(exc.errors())} problem(s):"]
+        for err in exc.errors():
+            lines.append(f"  {_format_location(err['loc'], raw)}: {err['msg']}")
+        raise CityConfigError("\n".join(lines)) from exc
+    city = City(folder, config)
+    _ = city.kecamatan_geojson  # fail at start, not on the first page view
+    return city

@@ -1,0 +1,105 @@
+"""Every Redis key name, TTL and value encoding Komando uses, in one place.
+
+Layout, all under a namespace prefix (`komando:<city>`), so cities can share one server:
+
+    <ns>:sensors:latest       hash  sensor_id -> {"v": value, "ts": epoch}
+    <ns>:sensors:version      int   bumped by every write to sensors:latest
+    <ns>:kpis:latest          hash  kpi_id -> {"v": value, "ts": epoch}
+    <ns>:kpis:version         int   bumped by every write to kpis:latest
+    <ns>:camera:<id>:frame    bytes the latest JPEG; expires, so a dead grabber leaves no frame
+    <ns>:camera:<id>:health   hash  CameraHealth fields as strings
+    <ns>:heartbeat:<role>     float epoch of the role's last tick; expires
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from data.models import CameraHealth
+
+# A frame older than this is useless on a wall; letting Redis expire it means a grabber that
+# died cannot leave a frozen picture behind.
+FRAME_TTL_S = 60
+HEARTBEAT_TTL_S = 30
+
+
+@dataclass(frozen=True)
+class KeySpace:
+    namespace: str
+
+    @property
+    def sensors_latest(self) -> str:
+        return f"{self.namespace}:sensors:latest"
+
+    @property
+    def sensors_version(self) -> str:
+        return f"{self.namespace}:sensors:version"
+
+    @property
+    def kpis_latest(self) -> str:
+        return f"{self.namespace}:kpis:latest"
+
+    @property
+    def kpis_version(self) -> str:
+        return f"{self.namespace}:kpis:version"
+
+    def camera_frame(self, camera_id: str) -> str:
+        return f"{self.namespace}:camera:{camera_id}:frame"
+
+    def camera_health(self, camera_id: str) -> str:
+        return f"{self.namespace}:camera:{camera_id}:health"
+
+    def heartbeat(self, role: str) -> str:
+        return f"{self.namespace}:heartbeat:{role}"
+
+
+def encode_point(value: float, ts: float) -> str:
+    return json.dumps({"v": value, "ts": round(ts, 3)}, separators=(",", ":"))
+
+
+def decode_points(raw: dict[bytes | str, bytes | str]) -> dict[str, tuple[float, float]]:
+    """Hash of encoded points -> {id: (value, ts)}; a field that does not decode is skipped."""
+    points: dict[str, tuple[float, float]] = {}
+    for key, blob in raw.items():
+        name = key.decode() if isinstance(key, bytes) else key
+        try:
+            item = json.loads(blob)
+            points[name] = (float(item["v"]), float(item["ts"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return points
+
+
+def encode_health(health: CameraHealth) -> dict[str, str]:
+    return {name: str(value) for name, value in health.model_dump().items()}
+
+
+def decode_health(raw: dict[bytes | str, bytes | str]) -> CameraHealth | None:
+    if not raw:
+        return None
+    fields = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
+    return CameraHealth.model_validate(fields)
+
+
+# Returns {version} when the caller already has `version`, else {version, HGETALL}: one round trip
+# per refresh either way, and nothing but a counter on the wire when a panel has not changed.
+READ_IF_CHANGED_LUA = """
+local version = redis.call('GET', KEYS[1]) or '0'
+if version == ARGV[1] then
+  return {version}
+end
+return {version, redis.call('HGETALL', KEYS[2])}
+"""
+
+
+def decode_if_changed(reply: list) -> tuple[str, dict[str, tuple[float, float]] | None]:
+    """Decode READ_IF_CHANGED_LUA's reply: (version, points or None when unchanged)."""
+    version = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    if len(reply) == 1:
+        return version, None
+    flat = reply[1]
+    return version, decode_points(dict(zip(flat[::2], flat[1::2], strict=True)))

@@ -1,0 +1,1 @@
+"""Pure functions that return component trees: no I/O, no callbacks."""

@@ -1,0 +1,61 @@
+"""CCTV tiles. Each image is refreshed by assets/komando_cameras.js, one request at a time per
+tile (pull-on-load), so tiles never hold long-lived connections that would starve the page."""
+
+from __future__ import annotations
+
+from dash import html
+
+from data.city import CameraConfig, City
+from layouts import ids
+
+KIND_LABELS = {"school": "Sekolah", "street": "Jalan"}
+
+
+def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                html.Img(
+                    src=f"/video/{camera.id}.jpg",
+                    alt=f"Kamera {camera.name}",
+                    className="camera-image",
+                    **{"data-camera": camera.id, "data-fps": str(fps)},
+                ),
+                className="camera-frame",
+            ),
+            html.Div(
+                [
+                    html.Span(
+                        KIND_LABELS[camera.kind], className=f"camera-kind kind-{camera.kind}"
+                    ),
+                    html.Span(camera.name, className="camera-name"),
+                    html.Span(
+                        "…",
+                        id=ids.camera(ids.CAMERA_BADGE, camera.id),
+                        className="camera-badge state-connecting",
+                    ),
+                ],
+                className="camera-caption",
+            ),
+            html.Div("", id=ids.camera(ids.CAMERA_INFO, camera.id), className="camera-info"),
+        ],
+        id=ids.camera(ids.CAMERA_TILE, camera.id),
+        className="camera-tile",
+    )
+
+
+def camera_panel(city: City, fps: float) -> html.Div:
+    cameras = city.config.cameras
+    return html.Div(
+        [
+            html.Div(
+                [html.H2("CCTV"), html.Span(f"{len(cameras)} kamera", className="panel-note")],
+                className="panel-head",
+            ),
+            html.Div(
+                [camera_tile(c, fps) for c in cameras],
+                className=f"camera-grid tiles-{min(len(cameras), 4)}",
+            ),
+        ],
+        className="panel camera-panel",
+    )

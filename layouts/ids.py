@@ -1,0 +1,31 @@
+"""Every component id of the pages, in one place. Per-item ids are dicts for MATCH/ALL."""
+
+WALL_TICK = "wall-tick"
+CLOCK_TICK = "clock-tick"
+CLOCK_TIME = "clock-time"
+CLOCK_DATE = "clock-date"
+FRESHNESS = "data-freshness"
+LINK_STATUS = "link-status"
+
+MAP = "city-map"
+DISTRICTS = "map-districts"
+SENSORS = "map-sensors"
+CAMERAS_LAYER = "map-cameras"
+SENSOR_STATE = "sensor-state"  # Store: {"version": str, "newest_ts": float}
+
+KPI_STATE = "kpi-state"  # Store: {"version": str}
+KPI_TILE = "kpi-tile"
+KPI_VALUE = "kpi-value"
+KPI_STATUS = "kpi-status"
+
+CAMERA_TILE = "camera-tile"
+CAMERA_BADGE = "camera-badge"
+CAMERA_INFO = "camera-info"
+
+
+def kpi(kind: str, kpi_id: str) -> dict[str, str]:
+    return {"type": kind, "kpi": kpi_id}
+
+
+def camera(kind: str, camera_id: str) -> dict[str, str]:
+    return {"type": kind, "camera": camera_id}

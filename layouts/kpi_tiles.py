@@ -1,0 +1,56 @@
+"""KPI tiles: one per KPI, grouped by the six smart-city dimensions."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from data.city import DIMENSION_LABELS, City, KpiConfig
+from layouts import ids
+from layouts.formatting import format_number
+
+
+def target_text(kpi: KpiConfig) -> str:
+    sign = "≤" if kpi.direction == "lower" else "≥"
+    return f"target {sign} {format_number(kpi.target, kpi.decimals)}"
+
+
+def kpi_tile(kpi: KpiConfig) -> html.Div:
+    english, indonesian = DIMENSION_LABELS[kpi.dimension]
+    return html.Div(
+        [
+            html.Div(
+                [html.Span(indonesian), html.Span(english, className="kpi-dimension-en")],
+                className="kpi-dimension",
+            ),
+            html.Div(kpi.name.id, className="kpi-name", title=kpi.name.en),
+            html.Div(
+                [
+                    html.Span("–", id=ids.kpi(ids.KPI_VALUE, kpi.id), className="kpi-value"),
+                    html.Span(kpi.unit, className="kpi-unit"),
+                ],
+                className="kpi-reading",
+            ),
+            html.Div(target_text(kpi), id=ids.kpi(ids.KPI_STATUS, kpi.id), className="kpi-status"),
+        ],
+        id=ids.kpi(ids.KPI_TILE, kpi.id),
+        className="kpi-tile status-nodata",
+    )
+
+
+def kpi_panel(city: City) -> html.Div:
+    order = list(DIMENSION_LABELS)
+    kpis = sorted(city.config.kpis, key=lambda k: order.index(k.dimension))
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Indikator kota"),
+                    html.Span("6 dimensi Smart City", className="panel-note"),
+                ],
+                className="panel-head",
+            ),
+            html.Div([kpi_tile(k) for k in kpis], className="kpi-grid"),
+            dcc.Store(id=ids.KPI_STATE, data={"version": ""}),
+        ],
+        className="panel kpi-panel",
+    )

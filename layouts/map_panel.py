@@ -1,0 +1,157 @@
+"""The city map: district boundaries, sensors and cameras on a dark background.
+
+The map is built once; callbacks only change the sensor layer's `data`. Styling functions live in
+assets/komando_map.js and are referenced by name, as dash-leaflet resolves `{"variable": ...}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from data.categories import PARKING_BANDS, PM25_BANDS, TRAFFIC_BANDS, WATER_NORMAL, WATER_SIAGA
+from data.city import City
+from layouts import ids
+
+KIND_GLYPHS = {"air_quality": "U", "water_level": "A", "traffic_flow": "L", "parking": "P"}
+KIND_LABELS = {
+    "air_quality": "Udara (PM2.5, ISPU)",
+    "water_level": "Tinggi muka air",
+    "traffic_flow": "Lalu lintas",
+    "parking": "Parkir",
+}
+
+
+def _js(name: str) -> dict[str, str]:
+    return {"variable": f"komando.map.{name}"}
+
+
+def geojson_bounds(collection: dict[str, Any]) -> list[list[float]]:
+    """[[south, west], [north, east]] of every coordinate in a FeatureCollection."""
+    lngs: list[float] = []
+    lats: list[float] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list) and node and isinstance(node[0], (int, float)):
+            lngs.append(float(node[0]))
+            lats.append(float(node[1]))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    for feature in collection["features"]:
+        walk(feature["geometry"]["coordinates"])
+    return [[min(lats), min(lngs)], [max(lats), max(lngs)]]
+
+
+def camera_features(city: City) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [c.lng, c.lat]},
+                "properties": {"id": c.id, "name": c.name, "kind": c.kind},
+            }
+            for c in city.config.cameras
+        ],
+    }
+
+
+def _legend_row(color: str, label: str) -> html.Div:
+    return html.Div(
+        [html.Span(className="legend-swatch", style={"background": color}), label],
+        className="legend-row",
+    )
+
+
+def legend() -> html.Div:
+    groups = [
+        ("U · " + KIND_LABELS["air_quality"], [(c.color, c.label) for _, c in PM25_BANDS[:4]]),
+        (
+            "A · " + KIND_LABELS["water_level"],
+            [(WATER_NORMAL.color, WATER_NORMAL.label)] + [(c.color, c.label) for c in WATER_SIAGA],
+        ),
+        ("L · " + KIND_LABELS["traffic_flow"], [(c.color, c.label) for _, c in TRAFFIC_BANDS]),
+        ("P · " + KIND_LABELS["parking"], [(c.color, c.label) for _, c in PARKING_BANDS]),
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(title, className="legend-title"),
+                    *[_legend_row(color, label) for color, label in rows],
+                ],
+                className="legend-group",
+            )
+            for title, rows in groups
+        ]
+        + [
+            html.Div(
+                [html.Span("▣", className="legend-camera"), "Kamera CCTV"],
+                className="legend-group legend-row",
+            )
+        ],
+        className="map-legend",
+    )
+
+
+def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> html.Div:
+    districts = city.kecamatan_geojson
+    layers: list[Any] = []
+    if tile_url:
+        layers.append(dl.TileLayer(url=tile_url, attribution=tile_attribution, opacity=0.55))
+    layers += [
+        dl.GeoJSON(
+            id=ids.DISTRICTS,
+            data=districts,
+            style=_js("districtStyle"),
+            onEachFeature=_js("districtLabel"),
+            interactive=False,
+        ),
+        dl.GeoJSON(
+            id=ids.CAMERAS_LAYER, data=camera_features(city), pointToLayer=_js("cameraPoint")
+        ),
+        dl.GeoJSON(
+            id=ids.SENSORS,
+            data={"type": "FeatureCollection", "features": []},
+            pointToLayer=_js("sensorPoint"),
+            onEachFeature=_js("sensorTooltip"),
+        ),
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Peta kota"),
+                    html.Span(
+                        f"{len(districts['features'])} kecamatan · "
+                        f"{len(city.config.sensors)} sensor · "
+                        f"{len(city.config.cameras)} kamera",
+                        className="panel-note",
+                    ),
+                ],
+                className="panel-head",
+            ),
+            html.Div(
+                [
+                    dl.Map(
+                        layers,
+                        id=ids.MAP,
+                        bounds=geojson_bounds(districts),
+                        center=list(city.config.center),
+                        zoom=city.config.zoom,
+                        zoomSnap=0.25,
+                        attributionControl=bool(tile_url),
+                        className="city-map",
+                    ),
+                    legend(),
+                ],
+                className="map-frame",
+            ),
+            dcc.Store(id=ids.SENSOR_STATE, data={"version": "", "newest_ts": 0}),
+        ],
+        className="panel map-panel",
+    )

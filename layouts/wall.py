@@ -1,0 +1,69 @@
+"""The command-centre wall (`/`): header, map, KPI tiles and CCTV, sized for 1920×1080."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from data.city import City
+from layouts import ids
+from layouts.camera_tiles import camera_panel
+from layouts.kpi_tiles import kpi_panel
+from layouts.map_panel import map_panel
+from settings import Settings
+
+
+def header(city: City) -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Div("KOMANDO", className="brand"),
+                    html.Div(
+                        [
+                            html.Div("Command Center", className="brand-sub"),
+                            html.Div(city.config.name, className="city-name"),
+                        ]
+                    ),
+                ],
+                className="header-left",
+            ),
+            html.Div(
+                [
+                    html.Div("Menunggu data…", id=ids.FRESHNESS, className="freshness"),
+                    html.Div(
+                        [
+                            html.Span("--.--.--", id=ids.CLOCK_TIME, className="clock-time"),
+                            html.Span(city.config.timezone_label, className="clock-zone"),
+                        ],
+                        className="clock",
+                        **{"data-timezone": city.config.timezone},
+                    ),
+                    html.Div("", id=ids.CLOCK_DATE, className="clock-date"),
+                ],
+                className="header-right",
+            ),
+        ],
+        className="wall-header",
+    )
+
+
+def wall_layout(city: City, settings: Settings) -> html.Div:
+    return html.Div(
+        [
+            header(city),
+            html.Main(
+                [
+                    map_panel(city, settings.tile_url, settings.tile_attribution),
+                    html.Div(
+                        [kpi_panel(city), camera_panel(city, settings.camera_fps)],
+                        className="side-column",
+                    ),
+                ],
+                className="wall-main",
+            ),
+            dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
+            dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+        ],
+        className="wall",
+        lang="id",
+    )

@@ -1,0 +1,112 @@
+"""Starting and stopping the roles of one process. Imports no Dash: worker-only processes
+(`python -m data`, `python -m video`) use it too."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from data.city import City, CityConfigError, load_city
+from settings import Role, Settings, describe_errors, load_settings
+
+log = logging.getLogger("komando")
+
+WebServer = Callable[[Settings, City], None]
+
+
+def start_workers(settings: Settings, city: City, stop: threading.Event) -> list[threading.Thread]:
+    """Start the ingest and grab roles named in `settings.roles` as threads of this process."""
+    from data.history import BatchWriter, create_schema, make_engine
+    from data.ingest import start_ingest
+    from data.live_store import LiveStore, connect
+    from video.grabber import start_grabbers
+    from video.sources import resolve_source
+
+    assert settings.redis_url
+    store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
+    threads: list[threading.Thread] = []
+    if "ingest" in settings.roles:
+        engine = make_engine(settings.effective_database_url)
+        create_schema(engine)
+        writer = BatchWriter(engine, settings.history_flush_s, settings.history_batch_size)
+        threads += start_ingest(city, store, writer, settings.ingest_interval_s, stop)
+    if "grab" in settings.roles:
+        cameras = [(c.id, resolve_source(c.id, c.source)) for c in city.config.cameras]
+        threads += start_grabbers(
+            cameras,
+            store,
+            stop,
+            settings.camera_fps,
+            settings.camera_width,
+            settings.camera_jpeg_quality,
+        )
+    return threads
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+
+
+def run(settings: Settings, serve_web: WebServer | None = None) -> int:
+    """Run the roles in `settings.roles` until interrupted; the web role needs `serve_web`."""
+    try:
+        city = load_city(settings.city_dir)
+    except CityConfigError as exc:
+        print(f"Komando cannot start: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    with ExitStack() as stack:
+        if not settings.redis_url:
+            from data.redis_server import EmbeddedRedis
+
+            redis_server = stack.enter_context(EmbeddedRedis())
+            settings = settings.model_copy(update={"redis_url": redis_server.url})
+        threads = start_workers(settings, city, stop)
+        try:
+            if "web" in settings.roles and serve_web is not None:
+                serve_web(settings, city)
+            else:
+                wait_for_signal(stop)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+    log.info("Komando stopped")
+    return 0
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main_for_roles(
+    roles: frozenset[Role] | None, serve_web: WebServer | None = None, **overrides: object
+) -> int:
+    """Entry point shared by `app.py`, `python -m data` and `python -m video`."""
+    if roles is not None:
+        overrides["roles"] = roles
+    try:
+        settings = load_settings(**overrides)
+    except ValidationError as exc:
+        print(describe_errors(exc), file=sys.stderr)
+        return 2
+    if roles is not None and not settings.redis_url:
+        print(
+            f"Komando: running {', '.join(sorted(roles))} on its own needs REDIS_URL, the "
+            "Redis server the other roles use (only `python app.py` starts its own).",
+            file=sys.stderr,
+        )
+        return 2
+    configure_logging(settings.log_level)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return run(settings, serve_web)

@@ -1,0 +1,1 @@
+"""HTTP routes beside the Dash pages (video today). Plain FastAPI: no Dash imports."""

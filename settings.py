@@ -1,0 +1,143 @@
+"""The one settings object, read from the environment and validated at start.
+
+Every process role (web, ingest, grab) builds a `Settings` once in its `main()` and passes it on;
+nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Role = Literal["web", "ingest", "grab"]
+ALL_ROLES: frozenset[Role] = frozenset({"web", "ingest", "grab"})
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Komando's configuration. Environment names are `KOMANDO_<FIELD>` unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KOMANDO_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        title="Redis URL (env REDIS_URL)",
+        description="Empty: start an embedded Redis server for this process and stop it on exit.",
+        validation_alias=AliasChoices("REDIS_URL", "KOMANDO_REDIS_URL"),
+    )
+    database_url: str | None = Field(
+        default=None,
+        title="SQLAlchemy database URL (env DATABASE_URL)",
+        description="Empty: a SQLite file in the data folder (WAL mode).",
+        validation_alias=AliasChoices("DATABASE_URL", "KOMANDO_DATABASE_URL"),
+    )
+    host: str = Field(default="127.0.0.1", title="Address the web server listens on")
+    port: int = Field(
+        default=8050,
+        ge=1,
+        le=65535,
+        title="Web server port (env PORT)",
+        validation_alias=AliasChoices("PORT", "KOMANDO_PORT"),
+    )
+    city: str = Field(
+        default="prabumulih",
+        pattern=r"^[a-z0-9_-]+$",
+        title="City folder name under data/cities/",
+    )
+    cities_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "cities", title="Folder holding one folder per city"
+    )
+    roles: Annotated[frozenset[Role], NoDecode] = Field(
+        default=ALL_ROLES,
+        title="Roles this process runs, comma separated: web, ingest, grab",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        title="Folder for the SQLite file and the embedded Redis socket",
+    )
+    ingest_interval_s: float = Field(
+        default=2.0, gt=0.05, le=3600, title="Seconds between simulator ticks"
+    )
+    history_flush_s: float = Field(
+        default=5.0, gt=0.05, le=600, title="Longest a reading waits before it is written to SQL"
+    )
+    history_batch_size: int = Field(
+        default=5000, ge=1, le=1_000_000, title="Readings written to SQL in one transaction at most"
+    )
+    camera_fps: float = Field(
+        default=5.0, gt=0, le=30, title="Frames per second published per camera"
+    )
+    camera_width: int = Field(default=640, ge=64, le=3840, title="Width of published frames (px)")
+    camera_jpeg_quality: int = Field(default=80, ge=10, le=100, title="JPEG quality of frames")
+    camera_stalled_after_s: float = Field(
+        default=3.0, gt=0, le=600, title="Frame age after which a camera shows as stalled"
+    )
+    camera_offline_after_s: float = Field(
+        default=10.0, gt=0, le=3600, title="Frame age after which a camera shows as offline"
+    )
+    wall_refresh_ms: int = Field(
+        default=2000, ge=250, le=600_000, title="How often wall panels poll the live state"
+    )
+    tile_url: str = Field(
+        default="",
+        title="Basemap tile URL template",
+        description="Empty: no basemap; districts are drawn on a plain dark background, which "
+        "keeps the map readable when the command centre has no internet link.",
+    )
+    tile_attribution: str = Field(default="", title="Attribution shown for the basemap tiles")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", title="Log level of the process"
+    )
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = [part.strip().lower() for part in value.split(",") if part.strip()]
+            if not names:
+                raise ValueError("name at least one role: web, ingest, grab")
+            return frozenset(names)
+        return value
+
+    @field_validator("camera_offline_after_s")
+    @classmethod
+    def _offline_after_stalled(cls, value: float, info: object) -> float:
+        stalled = getattr(info, "data", {}).get("camera_stalled_after_s")
+        if stalled is not None and value <= stalled:
+            raise ValueError("must be longer than KOMANDO_CAMERA_STALLED_AFTER_S")
+        return value
+
+    @property
+    def city_dir(self) -> Path:
+        return self.cities_dir / self.city
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'komando.sqlite3'}"
+
+    @property
+    def redis_namespace(self) -> str:
+        """Key prefix in Redis, so that several cities can share one server."""
+        return f"komando:{self.city}"
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Turn pydantic's error into lines a person can act on, naming the environment variable."""
+    lines = ["Komando cannot start: the configuration is not valid."]
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        env_name = field if field.isupper() else f"KOMANDO_{field.upper()}"
+        given = item.get("input")
+        shown = "" if isinstance(given, dict) else f" (given: {given!r})"
+        lines.append(f"  {env_name}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; `overrides` win (used by tests and subcommands)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
