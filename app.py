@@ -8,6 +8,7 @@ so a server such as uvicorn can import it once per worker.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import sys
 
@@ -75,7 +76,15 @@ def serve_web(settings: Settings, city: City) -> None:
         access_log=False,
     )
     log.info("Komando: buka http://%s:%d/ (Ctrl+C untuk berhenti)", settings.host, settings.port)
+    # uvicorn re-raises the signal that stopped it once it has shut down; with the default
+    # handlers that would kill the process before the workers stop and Redis shuts down.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _ignore_repeated_stop)
     uvicorn.Server(config).run()
+
+
+def _ignore_repeated_stop(signum: int, _frame: object) -> None:
+    log.info("stopping (signal %d)", signum)
 
 
 def main() -> int:

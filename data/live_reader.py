@@ -24,15 +24,23 @@ class LiveReader:
     @property
     def client(self) -> aioredis.Redis:
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                self.url, socket_connect_timeout=2, socket_timeout=5, retry_on_timeout=True
+            # redis-py 8 raises once its pool (100) is exhausted; with hundreds of viewers a
+            # request should wait its turn instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=100,
+                timeout=5,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                retry_on_timeout=True,
             )
+            self._client = aioredis.Redis(connection_pool=pool)
             self._script = self._client.register_script(READ_IF_CHANGED_LUA)
         return self._client
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.aclose(close_connection_pool=True)
             self._client = None
 
     async def _read_if_changed(self, version_key: str, hash_key: str, known: str):

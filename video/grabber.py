@@ -77,18 +77,19 @@ class CameraGrabber:
         self.measured_fps = 0.0
         self.last_error = ""
         self._last_frame_ts = 0.0
+        self._frame_size = (0, 0)
         self._redis_down = False
 
     # -- health -----------------------------------------------------------------------------
-    def _health(self, state: str, now: float, width: int = 0, height: int = 0) -> CameraHealth:
+    def _health(self, state: str, now: float) -> CameraHealth:
         return CameraHealth(
             state=state,
             seq=self.seq,
             frame_ts=self._last_frame_ts,
             updated_ts=now,
             fps=round(self.measured_fps, 2),
-            width=width,
-            height=height,
+            width=self._frame_size[0],
+            height=self._frame_size[1],
             reconnects=self.reconnects,
             error=self.last_error,
         )
@@ -109,11 +110,9 @@ class CameraGrabber:
             )
         self.seq += 1
         self._last_frame_ts = now
-        height = round(frame.shape[0] * self.width / frame.shape[1])
+        self._frame_size = (self.width, round(frame.shape[0] * self.width / frame.shape[1]))
         try:
-            self.store.publish_frame(
-                self.camera_id, jpeg, self._health("live", now, self.width, height)
-            )
+            self.store.publish_frame(self.camera_id, jpeg, self._health("live", now))
             if self._redis_down:
                 log.info("camera %s: Redis is back", self.camera_id)
                 self._redis_down = False

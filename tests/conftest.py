@@ -1,0 +1,53 @@
+"""Shared fixtures: a real Redis server (started here, never skipped), the demo city, SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from data.city import City, load_city
+from data.live_store import LiveStore, connect
+from data.redis_server import EmbeddedRedis
+from settings import PROJECT_ROOT
+
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def live_store(redis_url: str) -> Iterator[LiveStore]:
+    client = connect(redis_url)
+    yield LiveStore(client, "komando:test")
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def city() -> City:
+    return load_city(PROJECT_ROOT / "data" / "cities" / "prabumulih")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'komando.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

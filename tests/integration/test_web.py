@@ -1,0 +1,109 @@
+"""The web role in-process (FastAPI test client) against a real Redis: pages, video route and a
+callback round trip, with data written by the worker-side store."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from data.live_store import LiveStore
+from data.models import CameraHealth, Reading
+from layouts import ids
+from settings import load_settings
+
+
+@pytest.fixture
+def web(redis_url, live_store, tmp_path):
+    settings = load_settings(redis_url=redis_url, data_dir=tmp_path)
+    app = create_app(settings)
+    store = LiveStore(live_store.client, settings.redis_namespace)
+    with TestClient(app.server) as client:
+        yield client, store
+
+
+def sensor_callback_body(version: str, shown: str = "") -> dict:
+    outputs = [
+        {"id": ids.SENSORS, "property": "data"},
+        {"id": ids.SENSOR_STATE, "property": "data"},
+        {"id": ids.FRESHNESS, "property": "children"},
+        {"id": ids.FRESHNESS, "property": "className"},
+    ]
+    return {
+        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": 1}],
+        "state": [
+            {
+                "id": ids.SENSOR_STATE,
+                "property": "data",
+                "value": {"version": version, "newest_ts": time.time()},
+            },
+            {"id": ids.FRESHNESS, "property": "children", "value": shown},
+        ],
+        "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
+    }
+
+
+def test_wall_page_and_layout_are_served(web):
+    client, _ = web
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Komando — Kota Prabumulih" in page.text
+    layout = client.get("/_dash-layout").json()
+    text = json.dumps(layout)
+    assert ids.MAP in text and "Prabumulih Barat" in text
+    docs = client.get("/docs")
+    assert "swagger" not in docs.text.lower()  # no API docs published, only the app
+
+
+def test_video_route_serves_the_published_jpeg_with_its_state(web):
+    client, store = web
+    now = time.time()
+    store.publish_frame(
+        "simpang-sudirman",
+        b"\xff\xd8\xff-frame",
+        CameraHealth(state="live", seq=42, frame_ts=now, updated_ts=now),
+    )
+    response = client.get("/video/simpang-sudirman.jpg")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content == b"\xff\xd8\xff-frame"
+    assert response.headers["x-frame-seq"] == "42"
+    assert response.headers["x-camera-state"] == "live"
+    assert "no-store" in response.headers["cache-control"]
+
+
+def test_stale_or_missing_camera_gets_a_placeholder_never_the_old_frame(web):
+    client, store = web
+    old = time.time() - 120
+    store.publish_frame(
+        "sdn1-gerbang",
+        b"\xff\xd8old-frame",
+        CameraHealth(state="live", seq=5, frame_ts=old, updated_ts=old),
+    )
+    response = client.get("/video/sdn1-gerbang.jpg")
+    assert response.headers["x-camera-state"] == "offline"
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert b"old-frame" not in response.content
+    assert "Kamera offline" in response.text and "sejak" in response.text
+    assert client.get("/video/no-such-camera.jpg").status_code == 404
+
+
+def test_sensor_callback_sends_data_once_then_nothing_while_unchanged(web):
+    client, store = web
+    store.write_readings([Reading(sensor_id="aq-cambai", ts=time.time(), value=70.0)])
+    first = client.post("/_dash-update-component", json=sensor_callback_body(""))
+    assert first.status_code == 200
+    response = first.json()["response"]
+    features = response[ids.SENSORS]["data"]["features"]
+    cambai = next(f for f in features if f["properties"]["id"] == "aq-cambai")
+    assert cambai["properties"]["category"] == "Tidak sehat"
+    version = response[ids.SENSOR_STATE]["data"]["version"]
+    shown = response[ids.FRESHNESS]["children"]
+    again = client.post("/_dash-update-component", json=sensor_callback_body(version, shown))
+    assert again.status_code == 204  # unchanged: no body at all
+    assert again.content == b""

@@ -1,0 +1,82 @@
+"""The pure functions behind the wall's callbacks and routes."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from callbacks.camera_tiles import badge
+from callbacks.kpi_tiles import kpi_tile_values
+from callbacks.sensor_map import freshness, sensor_features
+from data.camera_status import camera_status
+from data.models import CameraHealth
+from server.placeholder import placeholder_svg
+
+WIB = ZoneInfo("Asia/Jakarta")
+NOW = 1_795_000_000.0
+
+
+def test_sensor_features_colour_each_sensor_and_mark_missing(city):
+    points = {"aq-cambai": (80.0, NOW - 5)}
+    collection = sensor_features(city, points, NOW)
+    features = {f["properties"]["id"]: f["properties"] for f in collection["features"]}
+    assert len(features) == len(city.config.sensors)
+    assert features["aq-cambai"]["category"] == "Tidak sehat"
+    assert features["aq-cambai"]["value"] == "80,0 µg/m³"
+    assert features["aq-cambai"]["age"] == "5 dtk lalu"
+    assert features["pk-pasar-1"]["category"] == "Tidak ada data"
+
+
+def test_freshness_flags_late_data():
+    text, css = freshness(NOW - 3, NOW, WIB, "WIB", late_after_s=15)
+    assert text.startswith("Data per ") and text.endswith(" WIB")
+    assert css == "freshness"
+    text, css = freshness(NOW - 300, NOW, WIB, "WIB", late_after_s=15)
+    assert "TERLAMBAT 5 mnt lalu" in text
+    assert "stale" in css
+    assert "stale" in freshness(None, NOW, WIB, "WIB", 15)[1]
+
+
+def test_kpi_tiles_in_requested_order(city):
+    ids = ["harga_beras_medium", "realisasi_anggaran", "pm25_rata_rata"]
+    points = {"harga_beras_medium": (13500.0, NOW), "realisasi_anggaran": (85.26, NOW)}
+    values, classes, statuses = kpi_tile_values(city, ids, points)
+    assert values == ["13.500", "85,3", "–"]
+    assert classes == ["kpi-tile status-warn", "kpi-tile status-good", "kpi-tile status-nodata"]
+    assert statuses[0] == "Perlu perhatian · target ≤ 13.100"
+
+
+def health(frame_age: float | None, state: str = "live", updated_age: float = 0.5) -> CameraHealth:
+    return CameraHealth(
+        state=state,
+        seq=10,
+        frame_ts=0.0 if frame_age is None else NOW - frame_age,
+        updated_ts=NOW - updated_age,
+        error="" if state == "live" else "read failed",
+    )
+
+
+def test_camera_status_is_judged_by_frame_age():
+    assert camera_status(health(0.4), NOW, 3, 10).state == "live"
+    assert camera_status(health(5), NOW, 3, 10).state == "stalled"
+    assert camera_status(health(60), NOW, 3, 10).state == "offline"
+    # The grabber claims "live" but its last frame is old: the age wins.
+    assert camera_status(health(30, "live"), NOW, 3, 10).state == "offline"
+    assert camera_status(health(None, "connecting"), NOW, 3, 10).state == "connecting"
+    assert camera_status(health(None, "connecting", updated_age=60), NOW, 3, 10).state == "offline"
+    assert camera_status(None, NOW, 3, 10).state == "offline"
+
+
+def test_badges_say_since_when_a_camera_is_offline():
+    offline = camera_status(health(600, "offline"), NOW, 3, 10)
+    text, css, info = badge(offline, WIB)
+    assert text.startswith("OFFLINE sejak ")
+    assert css == "camera-badge state-offline"
+    assert info == "read failed"
+    assert badge(camera_status(health(5), NOW, 3, 10), WIB)[0] == "TERSENDAT · 5 dtk"
+
+
+def test_placeholder_escapes_names():
+    svg = placeholder_svg("Kamera offline", "sejak 08.00", "<script>alert(1)</script>").decode()
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+    assert svg.startswith("<svg")
