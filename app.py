@@ -87,6 +87,21 @@ def _ignore_repeated_stop(signum: int, _frame: object) -> None:
     log.info("stopping (signal %d)", signum)
 
 
+def asgi() -> FastAPI:
+    """ASGI factory for running the web role alone under several uvicorn workers:
+    `uvicorn --factory app:asgi --workers 4` (needs REDIS_URL shared with the worker roles)."""
+    from runner import configure_logging
+    from settings import load_settings
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise SystemExit(
+            "the web role on its own needs REDIS_URL (only `python app.py` starts Redis)"
+        )
+    configure_logging(settings.log_level)
+    return create_app(settings).server
+
+
 def main() -> int:
     """`python app.py`: every role in `KOMANDO_ROLES` (default all) in this process."""
     return main_for_roles(None, serve_web)
