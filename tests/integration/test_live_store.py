@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from data.live_reader import LiveReader
 from data.models import CameraHealth, KpiValue, Reading
@@ -80,7 +81,9 @@ def test_async_reader_sees_what_workers_wrote(live_store, redis_url):
         finally:
             await reader.close()
 
-    sensors, unchanged, kpis, healths, frame = asyncio.run(read())
+    # A fresh thread has no event loop of its own (Playwright's may be running in this one).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sensors, unchanged, kpis, healths, frame = pool.submit(asyncio.run, read()).result()
     assert sensors == {"aq-1": (30.0, 1_790_000_000.0)}
     assert unchanged is None
     assert kpis == {"budget": (70.0, 1_790_000_000.0)}
