@@ -65,6 +65,7 @@ def run(settings: Settings, serve_web: WebServer | None = None) -> int:
         print(f"Komando cannot start: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    redis_server = None
     with ExitStack() as stack:
         if not settings.redis_url:
             from data.redis_server import EmbeddedRedis
@@ -72,6 +73,8 @@ def run(settings: Settings, serve_web: WebServer | None = None) -> int:
             redis_server = stack.enter_context(EmbeddedRedis())
             settings = settings.model_copy(update={"redis_url": redis_server.url})
         threads = start_workers(settings, city, stop)
+        if redis_server is not None:
+            threads.append(redis_server.supervise(stop))
         try:
             if "web" in settings.roles and serve_web is not None:
                 serve_web(settings, city)

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -139,6 +140,27 @@ class EmbeddedRedis:
         self.stop()
         self._own_dir = own
         self.start()
+
+    def supervise(self, stop: threading.Event, check_every_s: float = 1.0) -> threading.Thread:
+        """Restart the server if it dies (out of memory, killed), until `stop` is set.
+
+        The live state is lost with it; the ingest and grab roles rebuild it on their next tick.
+        """
+
+        def watch() -> None:
+            while not stop.wait(check_every_s):
+                process = self.process
+                if process is None or process.poll() is None:
+                    continue
+                log.error("embedded Redis exited with code %s; restarting it", process.returncode)
+                try:
+                    self.start()
+                except RedisServerError as exc:
+                    log.error("embedded Redis could not be restarted: %s", exc)
+
+        thread = threading.Thread(target=watch, name="redis-watchdog", daemon=True)
+        thread.start()
+        return thread
 
     def __enter__(self) -> EmbeddedRedis:
         return self.start()

@@ -102,3 +102,39 @@ def test_grabber_keeps_running_through_a_redis_restart(tmp_path):
         finally:
             stop.set()
             thread.join(timeout=10)
+
+
+def test_embedded_redis_is_restarted_and_the_live_state_rebuilt(tmp_path, city):
+    from data.history import BatchWriter, make_engine
+    from data.ingest import IngestWorker
+
+    with EmbeddedRedis(directory=tmp_path / "r") as server:
+        stop = threading.Event()
+        watchdog = server.supervise(stop, check_every_s=0.2)
+        store = LiveStore(connect(server.url), "komando:test")
+        writer = BatchWriter(make_engine(f"sqlite:///{tmp_path / 'h.sqlite3'}"))
+        worker = IngestWorker(city, store, writer, interval_s=0.2)
+        ingest = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        ingest.start()
+        try:
+            time.sleep(0.5)
+            assert len(store.sensors()[1]) == len(city.config.sensors)
+            old_pid = server.process.pid
+            server.process.kill()  # as the kernel's OOM killer would
+            deadline = time.monotonic() + 8
+            points = None
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                try:
+                    points = store.sensors()[1]
+                except Exception:
+                    continue
+                if points and len(points) == len(city.config.sensors):
+                    break
+            assert points and len(points) == len(city.config.sensors)
+            assert server.process.pid != old_pid  # a new server, rebuilt by the ingest ticks
+            assert writer.pending + writer.written >= worker.ticks * len(city.config.sensors)
+        finally:
+            stop.set()
+            ingest.join(timeout=10)
+            watchdog.join(timeout=10)
