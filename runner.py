@@ -35,7 +35,12 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
     if "ingest" in settings.roles:
         engine = make_engine(settings.effective_database_url)
         create_schema(engine)
-        writer = BatchWriter(engine, settings.history_flush_s, settings.history_batch_size)
+        writer = BatchWriter(
+            engine,
+            settings.history_flush_s,
+            settings.history_batch_size,
+            spool_dir=Path(settings.data_dir) / "spool",
+        )
         threads += start_ingest(city, store, writer, settings.ingest_interval_s, stop)
     if "grab" in settings.roles:
         cameras = [(c.id, resolve_source(c.id, c.source)) for c in city.config.cameras]

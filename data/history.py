@@ -1,79 +1,52 @@
-"""History in SQL (SQLAlchemy 2 Core): the record, written in batches off the hot path.
+"""History in SQL, written in batches off the hot path, and never dropped silently.
 
-Times are stored as integer epoch milliseconds: portable between SQLite and PostgreSQL, cheap to
-bind in bulk, and easy to bucket by hour or day with integer division.
+`BatchWriter` collects rows in memory and writes them in one transaction per batch (Core
+`executemany`). While the database is unreachable rows wait: in memory up to a bound, then in
+spool files on disk, which are also replayed after a restart. Re-written rows are harmless:
+every history table has a natural key and duplicates are ignored.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Engine,
-    Float,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-)
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from data.models import KpiValue, Reading
+from data.db.engine import make_engine
+from data.db.migrate import upgrade_schema
+from data.db.models import DeadLetter, KpiValue, Reading
+from data.models import KpiValue as LiveKpiValue
+from data.models import Reading as LiveReading
+
+__all__ = [
+    "BatchWriter",
+    "count_rows",
+    "create_schema",
+    "dead_letters",
+    "kpi_values",
+    "make_engine",
+    "readings",
+]
 
 log = logging.getLogger(__name__)
 
-metadata = MetaData()
-
-readings = Table(
-    "readings",
-    metadata,
-    Column("sensor_id", String(64), primary_key=True),
-    Column("ts_ms", BigInteger, primary_key=True),
-    Column("value", Float, nullable=False),
-)
-
-kpi_values = Table(
-    "kpi_values",
-    metadata,
-    Column("kpi_id", String(64), primary_key=True),
-    Column("ts_ms", BigInteger, primary_key=True),
-    Column("value", Float, nullable=False),
-)
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web role read while ingestion writes; NORMAL is durable at each checkpoint.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+readings: Table = Reading.__table__  # type: ignore[assignment]
+kpi_values: Table = KpiValue.__table__  # type: ignore[assignment]
+dead_letters: Table = DeadLetter.__table__  # type: ignore[assignment]
+TABLES = {t.name: t for t in (readings, kpi_values, dead_letters)}
 
 
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    """Migrate the database to the current schema (Alembic)."""
+    upgrade_schema(engine)
 
 
 def count_rows(engine: Engine, table: Table) -> int:
@@ -81,101 +54,39 @@ def count_rows(engine: Engine, table: Table) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def _reading_row(reading: Reading) -> dict:
-    return {"sensor_id": reading.sensor_id, "ts_ms": int(reading.ts * 1000), "value": reading.value}
+def reading_row(reading: LiveReading) -> dict:
+    return {
+        "sensor_id": reading.sensor_id,
+        "quantity": reading.quantity,
+        "ts_ms": int(reading.ts * 1000),
+        "value": reading.value,
+    }
 
 
-def _kpi_row(value: KpiValue) -> dict:
-    return {"kpi_id": value.kpi_id, "ts_ms": int(value.ts * 1000), "value": value.value}
+def kpi_row(value: LiveKpiValue, source: str = "computed") -> dict:
+    return {
+        "kpi_id": value.kpi_id,
+        "region_kode": "",
+        "ts_ms": int(value.ts * 1000),
+        "value": value.value,
+        "period": None,
+        "source": source,
+        "entered_by": None,
+    }
 
 
-class BatchWriter:
-    """Collects rows and writes them in one transaction per batch (executemany).
-
-    `add_*` never touches the database, so ingestion keeps its pace. When the database is down,
-    rows wait in memory up to `max_pending` and the writer retries; past that it refuses new rows
-    and says so loudly (issue 3 adds spilling to disk).
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        flush_interval_s: float = 5.0,
-        batch_size: int = 5000,
-        max_pending: int = 1_000_000,
-    ) -> None:
-        self.engine = engine
-        self.flush_interval_s = flush_interval_s
-        self.batch_size = batch_size
-        self.max_pending = max_pending
-        self._pending: deque[tuple[Table, dict]] = deque()
-        self._lock = threading.Lock()
-        self.written = 0
-        self.refused = 0
-        self.failures = 0
-        self.last_error = ""
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
-    def _add(self, table: Table, rows: Iterable[dict]) -> int:
-        with self._lock:
-            room = self.max_pending - len(self._pending)
-            items = list(rows)
-            accepted = items[: max(room, 0)]
-            self._pending.extend((table, row) for row in accepted)
-        refused = len(items) - len(accepted)
-        if refused:
-            self.refused += refused
-            log.error("history buffer full (%d rows): %d rows refused", self.max_pending, refused)
-        return len(accepted)
-
-    def add_readings(self, items: Iterable[Reading]) -> int:
-        return self._add(readings, (_reading_row(r) for r in items))
-
-    def add_kpis(self, items: Iterable[KpiValue]) -> int:
-        return self._add(kpi_values, (_kpi_row(v) for v in items))
-
-    def flush(self) -> int:
-        """Write everything pending, batch by batch; returns rows written. Keeps rows on error."""
-        total = 0
-        while True:
-            with self._lock:
-                batch = [self._pending[i] for i in range(min(self.batch_size, len(self._pending)))]
-            if not batch:
-                return total
-            by_table: dict[Table, list[dict]] = {}
-            for table, row in batch:
-                by_table.setdefault(table, []).append(row)
-            try:
-                with self.engine.begin() as conn:
-                    for table, rows in by_table.items():
-                        conn.execute(_insert_ignoring_duplicates(self.engine, table), rows)
-            except SQLAlchemyError as exc:
-                self.failures += 1
-                self.last_error = str(exc.__cause__ or exc)[:300]
-                log.warning(
-                    "history write failed, %d rows kept for retry: %s",
-                    len(self._pending),
-                    self.last_error,
-                )
-                return total
-            with self._lock:
-                for _ in range(len(batch)):
-                    self._pending.popleft()
-            total += len(batch)
-            self.written += len(batch)
-
-    def run(self, stop: threading.Event) -> None:
-        """Flush every `flush_interval_s` until `stop`, then once more."""
-        while not stop.wait(self.flush_interval_s):
-            self.flush()
-        self.flush()
+def dead_letter_row(source: str, reason: str, payload: object, now: float | None = None) -> dict:
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    return {
+        "received_ms": int((time.time() if now is None else now) * 1000),
+        "source": source[:32],
+        "reason": reason[:2000],
+        "payload": text[:20_000],  # enough to inspect; a flood must not fill the database
+    }
 
 
-def _insert_ignoring_duplicates(engine: Engine, table: Table):
-    # A reading re-sent for the same (sensor, time) must not fail the whole batch.
+def insert_ignoring_duplicates(engine: Engine, table: Table):
+    """INSERT that skips rows whose key exists: re-sent readings must not fail a batch."""
     dialect = engine.dialect.name
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -186,3 +97,195 @@ def _insert_ignoring_duplicates(engine: Engine, table: Table):
 
         return pg_insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+def write_rows(engine: Engine, rows_by_table: dict[str, list[dict]]) -> None:
+    """One transaction for all the rows given; raises SQLAlchemyError if the database fails."""
+    with engine.begin() as conn:
+        for name, rows in rows_by_table.items():
+            if rows:
+                table = TABLES[name]
+                # Dead letters have a surrogate key: every refusal is kept, even a repeated one.
+                statement = (
+                    insert(table)
+                    if name == "dead_letters"
+                    else insert_ignoring_duplicates(engine, table)
+                )
+                conn.execute(statement, rows)
+
+
+class BatchWriter:
+    """Rows in, batches out. `add_*` never touches the database, so ingestion keeps its pace."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        flush_interval_s: float = 5.0,
+        batch_size: int = 5000,
+        max_memory_rows: int = 200_000,
+        spool_dir: Path | None = None,
+        max_spool_bytes: int = 1 << 30,
+    ) -> None:
+        self.engine = engine
+        self.flush_interval_s = flush_interval_s
+        self.batch_size = batch_size
+        self.max_memory_rows = max_memory_rows
+        self.spool_dir = spool_dir
+        self.max_spool_bytes = max_spool_bytes
+        self._pending: deque[tuple[str, dict]] = deque()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._spool_seq = 0
+        self.written = 0
+        self.spilled = 0
+        self.refused = 0
+        self.failures = 0
+        self.last_error = ""
+        self.database_ok = True
+        if spool_dir is not None:
+            spool_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- adding ------------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Rows not yet written: in memory and in spool files."""
+        return len(self._pending) + self.spooled_rows()
+
+    def spooled_rows(self) -> int:
+        if self.spool_dir is None:
+            return 0
+        total = 0
+        for path in self._spool_files():
+            with path.open("rb") as handle:
+                total += sum(1 for _ in handle)
+        return total
+
+    def _spool_files(self) -> list[Path]:
+        if self.spool_dir is None:
+            return []
+        return sorted(self.spool_dir.glob("spool-*.jsonl"))
+
+    def _spool_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self._spool_files())
+
+    def _spill(self, items: list[tuple[str, dict]]) -> int:
+        """Write rows that do not fit in memory to a new spool file; returns rows kept."""
+        if self.spool_dir is None or self._spool_bytes() >= self.max_spool_bytes:
+            return 0
+        self._spool_seq += 1
+        path = self.spool_dir / f"spool-{time.time_ns()}-{os.getpid()}-{self._spool_seq}.jsonl"
+        temporary = path.with_suffix(".part")
+        with temporary.open("w", encoding="utf-8") as handle:
+            for table, row in items:
+                handle.write(json.dumps({"t": table, "r": row}, separators=(",", ":")) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.rename(path)  # a crash mid-write leaves a .part file, never a torn spool file
+        self.spilled += len(items)
+        log.warning("history: database behind, %d rows spooled to %s", len(items), path.name)
+        return len(items)
+
+    def _add(self, table: str, rows: Iterable[dict]) -> int:
+        items = [(table, row) for row in rows]
+        with self._lock:
+            room = max(self.max_memory_rows - len(self._pending), 0)
+            self._pending.extend(items[:room])
+            overflow = items[room:]
+            kept = room if len(items) > room else len(items)
+            if overflow:
+                kept += self._spill(overflow)
+        refused = len(items) - kept
+        if refused:
+            self.refused += refused
+            log.error(
+                "history: memory and spool full, %d rows REFUSED (database down for too long?)",
+                refused,
+            )
+        return kept
+
+    def add_readings(self, items: Iterable[LiveReading]) -> int:
+        return self._add("readings", (reading_row(r) for r in items))
+
+    def add_kpis(self, items: Iterable[LiveKpiValue], source: str = "computed") -> int:
+        return self._add("kpi_values", (kpi_row(v, source) for v in items))
+
+    def add_rows(self, table: str, rows: Iterable[dict]) -> int:
+        if table not in TABLES:
+            raise ValueError(f"unknown history table {table!r}")
+        return self._add(table, rows)
+
+    def add_dead_letter(self, source: str, reason: str, payload: object) -> int:
+        return self._add("dead_letters", [dead_letter_row(source, reason, payload)])
+
+    # -- writing -----------------------------------------------------------------------------
+    def _write(self, batch: list[tuple[str, dict]]) -> bool:
+        by_table: dict[str, list[dict]] = {}
+        for table, row in batch:
+            by_table.setdefault(table, []).append(row)
+        try:
+            write_rows(self.engine, by_table)
+        except SQLAlchemyError as exc:
+            self.failures += 1
+            self.last_error = str(exc.__cause__ or exc).splitlines()[0][:300]
+            if self.database_ok:
+                log.warning(
+                    "history: database write failed, rows kept for retry: %s", self.last_error
+                )
+            self.database_ok = False
+            return False
+        if not self.database_ok:
+            log.info("history: database reachable again, catching up")
+        self.database_ok = True
+        self.written += len(batch)
+        return True
+
+    def _flush_spool(self) -> tuple[int, bool]:
+        written = 0
+        for path in self._spool_files():
+            with path.open(encoding="utf-8") as handle:
+                items = [(item["t"], item["r"]) for item in map(json.loads, handle)]
+            for start in range(0, len(items), self.batch_size):
+                if not self._write(items[start : start + self.batch_size]):
+                    return written, False  # replaying a file twice is harmless: keys dedupe
+                written += min(self.batch_size, len(items) - start)
+            path.unlink()
+        return written, True
+
+    def flush(self) -> int:
+        """Write spooled rows, then rows in memory, batch by batch; returns rows written.
+        Stops at the first failure and keeps everything not yet written."""
+        with self._flush_lock:
+            total, ok = self._flush_spool()
+            while ok:
+                with self._lock:
+                    size = min(self.batch_size, len(self._pending))
+                    batch = [self._pending[i] for i in range(size)]
+                if not batch or not self._write(batch):
+                    break
+                with self._lock:
+                    for _ in range(len(batch)):
+                        self._pending.popleft()
+                total += len(batch)
+            return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Flush every `flush_interval_s` until `stop`, then once more; spool what is left."""
+        while not stop.wait(self.flush_interval_s):
+            self.flush()
+        self.flush()
+        self.spool_pending()
+
+    def spool_pending(self) -> int:
+        """At shutdown: rows the database did not take go to disk, for the next start."""
+        with self._lock:
+            items = list(self._pending)
+            self._pending.clear()
+        if not items:
+            return 0
+        kept = self._spill(items)
+        if kept < len(items):
+            self.refused += len(items) - kept
+            log.error(
+                "history: %d unwritten rows lost at shutdown (no spool folder)", len(items) - kept
+            )
+        return kept

@@ -12,11 +12,14 @@ import threading
 import time
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 
 from data.city import City
 from data.history import BatchWriter
 from data.kpis import compute_kpis
 from data.live_store import LiveStore
+from data.pipeline import IngestPipeline
+from data.rebuild import rebuild_live_state
 from data.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class IngestWorker:
         self.writer = writer
         self.interval_s = interval_s
         self.simulator = Simulator(city.config, seed=seed)
+        self.pipeline = IngestPipeline(city, store, writer)
         self.latest: dict[str, float] = {}
         self.ticks = 0
         self.redis_errors = 0
@@ -42,10 +46,16 @@ class IngestWorker:
         readings = self.simulator.tick(ts)
         self.latest.update({r.sensor_id: r.value for r in readings})
         kpis = compute_kpis(self.city.config, self.latest, ts, self.simulator.city_system_value)
-        self.writer.add_readings(readings)
         self.writer.add_kpis(kpis)
         try:
-            self.store.write_readings(readings)
+            if self.store.needs_rebuild():
+                self.writer.flush()  # so that SQL holds everything the rebuild should see
+                rebuild_live_state(self.writer.engine, self.city, self.store)
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            # Retried next tick; Redis errors are reported below, where this tick's writes fail.
+            log.debug("live state rebuild postponed: %s", exc)
+        self.pipeline.accept("simulator", readings)
+        try:
             self.store.write_kpis(kpis)
             self.store.beat("ingest", ts)
             if self._redis_down:

@@ -9,6 +9,12 @@ Layout, all under a namespace prefix (`komando:<city>`), so cities can share one
     <ns>:camera:<id>:frame    bytes the latest JPEG; expires, so a dead grabber leaves no frame
     <ns>:camera:<id>:health   hash  CameraHealth fields as strings
     <ns>:heartbeat:<role>     float epoch of the role's last tick; expires
+    <ns>:ingest:counters      hash  "<source>:accepted" / "<source>:rejected" -> count
+    <ns>:opds:latest          hash  opd_id -> epoch of its last entry (data freshness per OPD)
+    <ns>:live:epoch           str   set when the live state was (re)built; missing after a
+                                    Redis restart, which tells ingestion to rebuild from SQL
+
+A sensor's primary quantity lives under its id; other quantities under "<id>/<quantity>".
 """
 
 from __future__ import annotations
@@ -53,6 +59,18 @@ class KeySpace:
     def heartbeat(self, role: str) -> str:
         return f"{self.namespace}:heartbeat:{role}"
 
+    @property
+    def ingest_counters(self) -> str:
+        return f"{self.namespace}:ingest:counters"
+
+    @property
+    def opds_latest(self) -> str:
+        return f"{self.namespace}:opds:latest"
+
+    @property
+    def live_epoch(self) -> str:
+        return f"{self.namespace}:live:epoch"
+
 
 def encode_point(value: float, ts: float) -> str:
     return json.dumps({"v": value, "ts": round(ts, 3)}, separators=(",", ":"))
@@ -93,6 +111,32 @@ if version == ARGV[1] then
   return {version}
 end
 return {version, redis.call('HGETALL', KEYS[2])}
+"""
+
+
+# Writes each point only if it is newer than the one stored, so a late or replayed reading can
+# never turn the live state back in time; bumps the version once if anything changed.
+# ARGV: field, ts, encoded, field, ts, encoded, ...
+UPSERT_NEWER_LUA = """
+local changed = 0
+for i = 1, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local newer = true
+  if current then
+    local ok, decoded = pcall(cjson.decode, current)
+    if ok and decoded['ts'] and tonumber(decoded['ts']) > tonumber(ARGV[i + 1]) then
+      newer = false
+    end
+  end
+  if newer then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+    changed = changed + 1
+  end
+end
+if changed > 0 then
+  redis.call('INCR', KEYS[2])
+end
+return changed
 """
 
 

@@ -15,6 +15,7 @@ from data.live_keys import (
     FRAME_TTL_S,
     HEARTBEAT_TTL_S,
     READ_IF_CHANGED_LUA,
+    UPSERT_NEWER_LUA,
     KeySpace,
     decode_health,
     decode_if_changed,
@@ -40,17 +41,58 @@ class LiveStore:
         self.client = client
         self.keys = KeySpace(namespace)
         self._read_if_changed = client.register_script(READ_IF_CHANGED_LUA)
+        self._upsert_newer = client.register_script(UPSERT_NEWER_LUA)
 
-    def write_readings(self, readings: Iterable[Reading]) -> int:
-        """Latest value per sensor, and one version bump, in a single round trip."""
-        mapping = {r.sensor_id: encode_point(r.value, r.ts) for r in readings}
-        if not mapping:
-            return 0
+    # A script call blocks Redis while it runs; chunks keep each call well under a millisecond.
+    UPSERT_CHUNK = 2000
+
+    def write_readings(
+        self, readings: Iterable[Reading], counters: dict[str, int] | None = None
+    ) -> None:
+        """Newer-than-stored values per sensor and quantity, the version bump and the ingest
+        counters, all in one round trip."""
+        latest: dict[str, Reading] = {}
+        for reading in readings:  # within a batch, the newest reading of a field wins
+            field = reading.live_field
+            if field not in latest or latest[field].ts <= reading.ts:
+                latest[field] = reading
         pipe = self.client.pipeline(transaction=False)
-        pipe.hset(self.keys.sensors_latest, mapping=mapping)
-        pipe.incr(self.keys.sensors_version)
+        items = list(latest.values())
+        for start in range(0, len(items), self.UPSERT_CHUNK):
+            args: list[object] = []
+            for reading in items[start : start + self.UPSERT_CHUNK]:
+                args += [reading.live_field, reading.ts, encode_point(reading.value, reading.ts)]
+            self._upsert_newer(
+                keys=[self.keys.sensors_latest, self.keys.sensors_version], args=args, client=pipe
+            )
+        for name, amount in (counters or {}).items():
+            if amount:
+                pipe.hincrby(self.keys.ingest_counters, name, amount)
         pipe.execute()
-        return len(mapping)
+
+    def count(self, counters: dict[str, int]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for name, amount in counters.items():
+            if amount:
+                pipe.hincrby(self.keys.ingest_counters, name, amount)
+        pipe.execute()
+
+    def counters(self) -> dict[str, int]:
+        raw = self.client.hgetall(self.keys.ingest_counters)
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    def mark_opd_entry(self, opd_id: str, ts: float) -> None:
+        self.client.hset(self.keys.opds_latest, opd_id, ts)
+
+    def opd_freshness(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self.client.hgetall(self.keys.opds_latest).items()}
+
+    def needs_rebuild(self) -> bool:
+        """True when the live state is not known to be complete (first start, Redis restart)."""
+        return not self.client.exists(self.keys.live_epoch)
+
+    def mark_rebuilt(self, ts: float) -> None:
+        self.client.set(self.keys.live_epoch, ts)
 
     def write_kpis(self, values: Iterable[KpiValue]) -> int:
         mapping = {v.kpi_id: encode_point(v.value, v.ts) for v in values}

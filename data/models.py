@@ -8,13 +8,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Reading(BaseModel):
-    """One value from one sensor at one moment (epoch seconds, UTC)."""
+    """One value of one quantity from one sensor at one moment (epoch seconds, UTC).
+
+    `quantity` '' is the sensor's primary quantity (PM2.5 for an air-quality sensor, …); other
+    quantities a device reports (PM10, NO2, speed, …) carry their name.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sensor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     ts: float = Field(gt=946_684_800, lt=4_102_444_800, title="Epoch seconds (2000..2100)")
     value: float
+    quantity: str = Field(default="", max_length=32, pattern=r"^[a-z0-9_]*$")
+
+    @property
+    def live_field(self) -> str:
+        """The field of this reading in the live-state hash."""
+        return self.sensor_id if not self.quantity else f"{self.sensor_id}/{self.quantity}"
 
     @field_validator("value")
     @classmethod

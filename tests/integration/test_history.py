@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import event, text
 
 from data.history import BatchWriter, count_rows, create_schema, make_engine, readings
@@ -58,7 +60,54 @@ def test_rows_wait_while_the_database_fails_and_are_written_after(sqlite_url):
     assert count_rows(engine, readings) == 250
 
 
-def test_a_full_buffer_refuses_and_counts(sqlite_url):
-    writer = BatchWriter(make_engine(sqlite_url), max_pending=100)
+def test_a_full_buffer_without_spool_refuses_and_counts(sqlite_url):
+    writer = BatchWriter(make_engine(sqlite_url), max_memory_rows=100)
     assert writer.add_readings(make_readings(150)) == 100
     assert writer.refused == 50
+
+
+def test_past_memory_rows_spill_to_disk_and_are_written_when_the_database_returns(
+    sqlite_url, tmp_path
+):
+    engine = make_engine(sqlite_url)  # no schema yet: the database "is down"
+    writer = BatchWriter(engine, batch_size=500, max_memory_rows=1000, spool_dir=tmp_path / "spool")
+    for start in range(0, 5000, 1000):
+        assert writer.add_readings(make_readings(1000, start=1_790_000_000.0 + start)) == 1000
+    assert writer.refused == 0
+    assert writer.spilled == 4000
+    assert writer.pending == 5000
+    assert writer.flush() == 0 and not writer.database_ok
+    create_schema(engine)
+    assert writer.flush() == 5000
+    assert count_rows(engine, readings) == 5000
+    assert writer.pending == 0
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_rows_left_at_shutdown_are_replayed_by_the_next_process(sqlite_url, tmp_path):
+    engine = make_engine(sqlite_url)
+    spool = tmp_path / "spool"
+    first = BatchWriter(engine, spool_dir=spool)
+    first.add_readings(make_readings(300))
+    stop = threading.Event()
+    stop.set()
+    first.run(stop)  # database down: the final flush fails, so the rows go to disk
+    assert first.refused == 0 and first.spooled_rows() == 300
+    create_schema(engine)
+    second = BatchWriter(engine, spool_dir=spool)  # "after a restart"
+    assert second.pending == 300
+    assert second.flush() == 300
+    assert count_rows(engine, readings) == 300
+
+
+def test_a_spool_replayed_twice_writes_each_row_once(sqlite_url, tmp_path):
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    spool = tmp_path / "spool"
+    writer = BatchWriter(engine, spool_dir=spool, max_memory_rows=0)
+    writer.add_readings(make_readings(200))
+    saved = next(spool.iterdir()).read_bytes()
+    assert writer.flush() == 200
+    (spool / "spool-0-replayed.jsonl").write_bytes(saved)  # as if a crash hit before unlink
+    writer.flush()
+    assert count_rows(engine, readings) == 200

@@ -1,0 +1,1 @@
+"""The SQL record: typed models, migrations and the engine factory."""

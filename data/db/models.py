@@ -1,0 +1,164 @@
+"""SQLAlchemy 2 typed models: the record of a city (history, configuration, audit).
+
+Times are integer epoch milliseconds (`*_ms`): portable between SQLite and PostgreSQL, cheap to
+bind in bulk on the ingest hot path, and bucketed by hour or day with integer division. The hot
+path writes through `Reading.__table__` with Core `executemany`, never ORM objects per row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Region(Base):
+    """A kota/kabupaten, kecamatan or desa/kelurahan, keyed by its Kemendagri kode wilayah."""
+
+    __tablename__ = "regions"
+
+    kode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(16))  # kabkota | kecamatan | desa_kelurahan
+    parent_kode: Mapped[str | None] = mapped_column(String(16), index=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class Opd(Base):
+    """Organisasi Perangkat Daerah: a department that owns KPIs and enters their values."""
+
+    __tablename__ = "opds"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    short_name: Mapped[str] = mapped_column(String(40))
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    region_kode: Mapped[str] = mapped_column(String(16))
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+
+
+class Sensor(Base):
+    __tablename__ = "sensors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(160))
+    region_kode: Mapped[str] = mapped_column(String(16), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+
+
+class Camera(Base):
+    """A camera's identity and place. Its source URL is deliberately absent: it may carry
+    credentials and lives only in the environment or a secrets file."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(16))  # school | street
+    region_kode: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+
+
+class Reading(Base):
+    """One value of one quantity from one sensor at one time; (sensor, quantity, time) is unique,
+    so a re-sent reading is a no-op."""
+
+    __tablename__ = "readings"
+
+    sensor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class KpiValue(Base):
+    """A KPI's value for the city (region_kode '') or a region, at a time or for a period."""
+
+    __tablename__ = "kpi_values"
+
+    kpi_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region_kode: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    period: Mapped[str | None] = mapped_column(String(16))  # e.g. 2026-11, 2026-W48, 2026-11-25
+    source: Mapped[str] = mapped_column(String(32), default="computed")
+    entered_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    city: Mapped[str] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))  # sensor, camera, OPD or KPI id
+    severity: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    status: Mapped[str] = mapped_column(
+        String(16), default="open"
+    )  # open | acknowledged | resolved
+    message: Mapped[str] = mapped_column(Text)
+    opened_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_alerts_city_status_opened", "city", "status", "opened_ms"),)
+
+
+class DeadLetter(Base):
+    """A record that was refused, kept with its payload and the reason so it can be inspected
+    and, once fixed at the source, re-sent."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)  # http, mqtt, csv, operator, …
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who did what, when: operator entries now; logins and camera views with accounts."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApiKey(Base):
+    """A device's or city system's key: only a hash is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # identifies the key in logs
+    key_hash: Mapped[str] = mapped_column(String(200))
+    scope_kind: Mapped[str] = mapped_column(String(16))  # sensors | opd | all
+    scope: Mapped[str] = mapped_column(Text, default="")  # comma-separated ids
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""Adapters that turn what outside devices and platforms send into Komando measurements."""
