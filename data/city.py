@@ -55,6 +55,7 @@ class SensorConfig(_Strict):
         default=None, title="Water level alert levels Siaga 3, 2, 1 (cm)"
     )
     capacity: int | None = Field(default=None, ge=1, le=100_000, title="Vehicles/h or spaces")
+    owner: str | None = Field(default=None, title="OPD id responsible for this sensor")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> SensorConfig:
@@ -72,17 +73,44 @@ class SensorConfig(_Strict):
         return SENSOR_UNITS[self.kind]
 
 
+class OpdConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="OPD id")
+    name: str = Field(min_length=1, max_length=160)
+    short_name: str = Field(min_length=1, max_length=40)
+
+
+class SchoolConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="School id")
+    name: str = Field(min_length=1, max_length=160)
+    npsn: str | None = Field(default=None, pattern=r"^\d{8}$", title="Nomor Pokok Sekolah Nasional")
+    region: str = Field(pattern=KODE_PATTERN)
+    lat: float = Field(ge=-11.5, le=6.5)
+    lng: float = Field(ge=94.0, le=141.5)
+
+
 class CameraConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Camera id")
     name: str = Field(min_length=1, max_length=120)
     kind: Literal["school", "street"]
+    school: str | None = Field(default=None, title="School id, for a school camera")
     region: str = Field(pattern=KODE_PATTERN)
     lat: float = Field(ge=-11.5, le=6.5)
     lng: float = Field(ge=94.0, le=141.5)
     source: str = Field(
         min_length=1,
-        title="`sample:<file>` for a shipped demo clip; real URLs come from the environment",
+        title="`sample:<file>` for a shipped demo clip, or `env:<VARIABLE>` / `secret:<name>` "
+        "for a real camera URL, which may carry credentials and is never committed",
     )
+
+    @model_validator(mode="after")
+    def _school_camera_has_school(self) -> CameraConfig:
+        if self.kind == "school" and not self.school:
+            raise ValueError("a school camera needs `school` (the school's id)")
+        if "://" in self.source and "@" in self.source.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError(
+                "credentials in a committed camera URL: use env:<VARIABLE> or secret:<name> instead"
+            )
+        return self
 
 
 class LocalizedName(_Strict):
@@ -91,7 +119,7 @@ class LocalizedName(_Strict):
 
 
 class KpiSource(_Strict):
-    type: Literal["sensors", "simulated"]
+    type: Literal["sensors", "simulated", "operator"]
     kind: SensorKind | None = None
     aggregate: Literal["mean", "max", "min", "sum"] | None = None
     model: Literal["random_walk", "year_progress", "daily_count"] | None = None
@@ -127,6 +155,11 @@ class KpiConfig(_Strict):
     target: float
     warn: float = Field(title="Past the target but not yet bad, up to this value")
     decimals: int = Field(default=0, ge=0, le=3)
+    owner: str = Field(title="OPD id that owns the KPI and, for operator KPIs, enters it")
+    cadence: Literal["realtime", "daily", "weekly", "monthly"] = "realtime"
+    on_wall: bool = Field(default=True, title="Shown as a tile on the command-centre wall")
+    low: float | None = Field(default=None, title="Lowest plausible value (operator entries)")
+    high: float | None = Field(default=None, title="Highest plausible value (operator entries)")
     source: KpiSource
 
     @model_validator(mode="after")
@@ -151,6 +184,8 @@ class CityConfig(_Strict):
     center: tuple[float, float]
     zoom: int = Field(default=12, ge=3, le=18)
     boundaries: BoundaryFiles
+    opds: list[OpdConfig] = Field(default_factory=list)
+    schools: list[SchoolConfig] = Field(default_factory=list)
     sensors: list[SensorConfig] = Field(default_factory=list)
     cameras: list[CameraConfig] = Field(default_factory=list)
     kpis: list[KpiConfig] = Field(default_factory=list)
@@ -158,6 +193,8 @@ class CityConfig(_Strict):
     @model_validator(mode="after")
     def _unique_ids(self) -> CityConfig:
         for label, items in (
+            ("opds", self.opds),
+            ("schools", self.schools),
             ("sensors", self.sensors),
             ("cameras", self.cameras),
             ("kpis", self.kpis),
@@ -167,10 +204,21 @@ class CityConfig(_Strict):
                 if item.id in seen:
                     raise ValueError(f"{label}: id {item.id!r} appears twice")
                 seen.add(item.id)
+        opds = {o.id for o in self.opds}
+        schools = {s.id for s in self.schools}
+        for item in [*self.sensors, *self.cameras, *self.schools]:
+            if not item.region.startswith(self.kode + "."):
+                raise ValueError(f"{item.id}: region {item.region} is not in {self.kode}")
         for sensor in self.sensors:
-            if not sensor.region.startswith(self.kode + "."):
+            if sensor.owner is not None and sensor.owner not in opds:
+                raise ValueError(f"sensor {sensor.id}: owner {sensor.owner!r} is not in `opds`")
+        for kpi in self.kpis:
+            if kpi.owner not in opds:
+                raise ValueError(f"kpi {kpi.id}: owner {kpi.owner!r} is not in `opds`")
+        for camera in self.cameras:
+            if camera.school is not None and camera.school not in schools:
                 raise ValueError(
-                    f"sensor {sensor.id}: region {sensor.region} is not in {self.kode}"
+                    f"camera {camera.id}: school {camera.school!r} is not in `schools`"
                 )
         return self
 

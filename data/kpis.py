@@ -45,8 +45,10 @@ def compute_kpis(
     for kpi in city.kpis:
         if kpi.source.type == "sensors":
             value = sensor_aggregate(city, kpi, latest)
-        else:
+        elif kpi.source.type == "simulated":
             value = city_system(kpi, ts)
+        else:
+            continue  # operator KPIs come from their OPD's entries, not from a tick
         if value is not None:
             values.append(KpiValue(kpi_id=kpi.id, ts=ts, value=round(value, kpi.decimals + 1)))
     return values

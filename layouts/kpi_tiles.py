@@ -39,7 +39,9 @@ def kpi_tile(kpi: KpiConfig) -> html.Div:
 
 def kpi_panel(city: City) -> html.Div:
     order = list(DIMENSION_LABELS)
-    kpis = sorted(city.config.kpis, key=lambda k: order.index(k.dimension))
+    kpis = sorted(
+        (k for k in city.config.kpis if k.on_wall), key=lambda k: order.index(k.dimension)
+    )
     return html.Div(
         [
             html.Div(
