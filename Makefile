@@ -11,6 +11,7 @@ run: $(VENV)/.run-deps
 
 test: $(VENV)/.test-deps
 	bash scripts/ensure-chromium
+	bash scripts/ensure-postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -12,6 +12,7 @@ from data.city import City, load_city
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
 from settings import PROJECT_ROOT
+from tests.pg_server import TemporaryPostgres
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
@@ -45,6 +46,27 @@ def city() -> City:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'komando.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    with TemporaryPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: TemporaryPostgres) -> str:
+    postgres_server.start()  # a no-op unless an earlier test left it stopped or killed
+    postgres_server.reset_database()
+    return postgres_server.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Persistence tests run against both databases Komando supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'komando.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="session")

@@ -197,7 +197,7 @@ class TemporaryPostgres:
         self._initialised = False
         self._bootstrapped = False
         self.timings: dict[str, float] = {}
-        socket_path = self.socket_dir / f".s.PGSQL.{self.port}"
+        socket_path = self.socket_dir / ".s.PGSQL.65535"  # the longest name it can have
         if len(str(socket_path)) > _MAX_SOCKET_PATH:
             self._remove_directory()
             raise PostgresServerError(

@@ -474,8 +474,15 @@ def _show(value: object) -> str:
 
 
 def _kind(value: object) -> str:
+    """What a JSON value is, in JSON's words."""
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):

@@ -12,8 +12,8 @@ from data.db.migrate import current_revision, upgrade_schema
 from data.db.models import Base
 
 
-def test_migrations_build_exactly_the_models(sqlite_url):
-    engine = make_engine(sqlite_url)
+def test_migrations_build_exactly_the_models(database_url):
+    engine = make_engine(database_url)
     upgrade_schema(engine)
     assert current_revision(engine) == "0002"
     with engine.connect() as conn:
@@ -22,6 +22,7 @@ def test_migrations_build_exactly_the_models(sqlite_url):
 
 
 def test_a_first_release_database_is_upgraded_keeping_its_history(sqlite_url):
+    # The first release only ever ran on SQLite.
     engine = make_engine(sqlite_url)
     with engine.begin() as conn:  # the walking skeleton's schema, made without migrations
         conn.execute(
@@ -45,8 +46,8 @@ def test_a_first_release_database_is_upgraded_keeping_its_history(sqlite_url):
     assert "dead_letters" in inspect(engine).get_table_names()
 
 
-def test_upgrade_is_idempotent(sqlite_url):
-    engine = make_engine(sqlite_url)
+def test_upgrade_is_idempotent(database_url):
+    engine = make_engine(database_url)
     upgrade_schema(engine)
     upgrade_schema(engine)
     assert current_revision(engine) == "0002"

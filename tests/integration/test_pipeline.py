@@ -24,8 +24,8 @@ NOW = time.time()
 
 
 @pytest.fixture
-def engine(sqlite_url):
-    engine = make_engine(sqlite_url)
+def engine(database_url):
+    engine = make_engine(database_url)
     create_schema(engine)
     return engine
 
@@ -114,8 +114,8 @@ def test_api_key_scope_limits_sensors(pipeline):
     assert result.results[0].reason == "this API key may not write this sensor"
 
 
-def test_durable_submission_refuses_everything_when_sql_is_down(city, live_store, sqlite_url):
-    pipeline = IngestPipeline(city, live_store, None, make_engine(sqlite_url))  # no schema
+def test_durable_submission_refuses_everything_when_sql_is_down(city, live_store, database_url):
+    pipeline = IngestPipeline(city, live_store, None, make_engine(database_url))  # no schema
     with pytest.raises(HistoryUnavailable):
         pipeline.submit("http", [GOOD], durable=True)
     assert live_store.sensors()[1] == {}  # nothing half-accepted
