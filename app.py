@@ -11,15 +11,21 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
-from dash import Dash
+from dash import Dash, html
 from fastapi import FastAPI
 
-from callbacks import register_all
+from callbacks import register_all, router
 from data.city import City, load_city
+from data.db.engine import make_engine
 from data.live_reader import LiveReader
+from data.live_store import LiveStore, connect
+from data.pipeline import IngestPipeline
+from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
+from server.ingest_api import add_ingest_routes
 from server.video_routes import add_video_routes
 from settings import PROJECT_ROOT, Settings
 
@@ -43,10 +49,17 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         assets_folder=str(PROJECT_ROOT / "assets"),
         serve_locally=True,
     )
-    # Routes before the first request: Dash's FastAPI backend adds its catch-all page route then.
+    # Routes before the server starts: Dash's FastAPI backend then adds a catch-all page route.
     add_video_routes(app.server, reader, city, settings)
-    app.layout = wall_layout(city, settings)
+    engine = make_engine(settings.effective_database_url)  # connects on first use, not here
+    store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
+    add_ingest_routes(app.server, IngestPipeline(city, store, None, engine), engine, city)
+    # Pages appear through the router, so callbacks may target components not yet on screen.
+    app.config.suppress_callback_exceptions = True
+    app.layout = shell()
+    pages: dict[str, Callable[[], html.Div] | str] = {"/": lambda: wall_layout(city, settings)}
     register_all(app, reader, city, settings)
+    router.register(app, pages)
     return app
 
 

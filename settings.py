@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         "keeps the map readable when the command centre has no internet link.",
     )
     tile_attribution: str = Field(default="", title="Attribution shown for the basemap tiles")
+    operator_page: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        title="OPD operator data-entry page (/operator)",
+        description="Until accounts exist it has no login: 'auto' enables it only when the web "
+        "server listens on loopback (a local demo), 'on' everywhere, 'off' never.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", title="Log level of the process"
     )
@@ -111,6 +117,12 @@ class Settings(BaseSettings):
         if stalled is not None and value <= stalled:
             raise ValueError("must be longer than KOMANDO_CAMERA_STALLED_AFTER_S")
         return value
+
+    @property
+    def operator_page_enabled(self) -> bool:
+        if self.operator_page == "auto":
+            return self.host in ("127.0.0.1", "localhost", "::1")
+        return self.operator_page == "on"
 
     @property
     def city_dir(self) -> Path:

@@ -48,14 +48,28 @@ def sensor_callback_body(version: str, shown: str = "") -> dict:
     }
 
 
+def route(client, pathname: str) -> str:
+    body = {
+        "output": "page-content.children",
+        "outputs": {"id": "page-content", "property": "children"},
+        "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.text
+    return json.dumps(response.json())
+
+
 def test_wall_page_and_layout_are_served(web):
     client, _ = web
     page = client.get("/")
     assert page.status_code == 200
     assert "Komando — Kota Prabumulih" in page.text
-    layout = client.get("/_dash-layout").json()
-    text = json.dumps(layout)
-    assert ids.MAP in text and "Prabumulih Barat" in text
+    assert "page-content" in json.dumps(client.get("/_dash-layout").json())
+    wall = route(client, "/")
+    assert ids.MAP in wall and "Prabumulih Barat" in wall
+    assert "Halaman tidak ditemukan" in route(client, "/no-such-page")
     docs = client.get("/docs")
     assert "swagger" not in docs.text.lower()  # no API docs published, only the app
 
