@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from data.city import City, CityConfigError, load_city
 from settings import Role, Settings, describe_errors, load_settings
@@ -23,7 +24,7 @@ WebServer = Callable[[Settings, City], None]
 
 def start_workers(settings: Settings, city: City, stop: threading.Event) -> list[threading.Thread]:
     """Start the ingest and grab roles named in `settings.roles` as threads of this process."""
-    from data.history import BatchWriter, create_schema, make_engine
+    from data.history import BatchWriter, make_engine
     from data.ingest import start_ingest
     from data.live_store import LiveStore, connect
     from video.grabber import start_grabbers
@@ -34,7 +35,7 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
     threads: list[threading.Thread] = []
     if "ingest" in settings.roles:
         engine = make_engine(settings.effective_database_url)
-        create_schema(engine)
+        prepare_database(engine, city)
         writer = BatchWriter(
             engine,
             settings.history_flush_s,
@@ -53,6 +54,15 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
             settings.camera_jpeg_quality,
         )
     return threads
+
+
+def prepare_database(engine: Engine, city: City) -> None:
+    """Migrate the schema and mirror the city's configuration into it."""
+    from data.db.migrate import upgrade_schema
+    from data.registry import sync_city
+
+    upgrade_schema(engine)
+    sync_city(engine, city)
 
 
 def wait_for_signal(stop: threading.Event) -> None:
@@ -77,6 +87,10 @@ def run(settings: Settings, serve_web: WebServer | None = None) -> int:
 
             redis_server = stack.enter_context(EmbeddedRedis())
             settings = settings.model_copy(update={"redis_url": redis_server.url})
+        if "web" in settings.roles and "ingest" not in settings.roles:
+            from data.history import make_engine
+
+            prepare_database(make_engine(settings.effective_database_url), city)
         threads = start_workers(settings, city, stop)
         if redis_server is not None:
             threads.append(redis_server.supervise(stop))
