@@ -31,6 +31,7 @@ from data.quantities import QUANTITIES, stored_quantity
 
 log = logging.getLogger(__name__)
 
+RECORD_FIELDS = frozenset({"sensor_id", "ts", "value", "quantity"})
 MAX_FUTURE_S = 300  # devices' clocks drift; a reading from further ahead is a wrong clock
 OLDEST_TS = 946_684_800  # 2000-01-01
 
@@ -59,15 +60,23 @@ class RecordResult:
 
 @dataclass
 class SubmitResult:
-    results: list[RecordResult] = field(default_factory=list)
+    """Outcome of a batch. Only refusals are stored: a result object per accepted record would
+    cost more than validating it on the ingest hot path."""
+
+    total: int = 0
+    rejections: dict[int, RecordResult] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
-        return sum(r.accepted for r in self.results)
+        return self.total - len(self.rejections)
 
     @property
     def rejected(self) -> int:
-        return len(self.results) - self.accepted
+        return len(self.rejections)
+
+    @property
+    def results(self) -> list[RecordResult]:
+        return [self.rejections.get(i) or RecordResult(i, True) for i in range(self.total)]
 
 
 class Rejected(ValueError):
@@ -132,9 +141,8 @@ class IngestPipeline:
         """A raw record (dict) -> Reading, or Rejected naming the field and the reason."""
         if not isinstance(raw, dict):
             raise Rejected("record", "must be a JSON object")
-        unknown = set(raw) - {"sensor_id", "ts", "value", "quantity"}
-        if unknown:
-            raise Rejected(sorted(unknown)[0], "unknown field")
+        if not raw.keys() <= RECORD_FIELDS:
+            raise Rejected(sorted(raw.keys() - RECORD_FIELDS)[0], "unknown field")
         sensor_id = raw.get("sensor_id")
         if not isinstance(sensor_id, str) or not sensor_id:
             raise Rejected("sensor_id", "missing or not a string")
@@ -173,12 +181,14 @@ class IngestPipeline:
         result = SubmitResult()
         good: list[Reading] = []
         refused: list[dict] = []
+        result.total = len(records)
         for index, raw in enumerate(records):
             try:
                 good.append(self.parse(raw, now, allowed_sensors))
-                result.results.append(RecordResult(index, True))
             except Rejected as rejection:
-                result.results.append(RecordResult(index, False, rejection.field, rejection.reason))
+                result.rejections[index] = RecordResult(
+                    index, False, rejection.field, rejection.reason
+                )
                 refused.append(
                     dead_letter_row(source, f"{rejection.field}: {rejection.reason}", raw, now)
                 )

@@ -103,8 +103,8 @@ def import_csv(
             report.rows += len(chunk)
             report.accepted += result.accepted
             report.rejected += result.rejected
-            for item in result.results:
-                if not item.accepted and len(report.first_reasons) < 5:
+            for item in result.rejections.values():
+                if len(report.first_reasons) < 5:
                     report.first_reasons.append(
                         f"row {report.rows - len(chunk) + item.index + 2}"
                         f": {item.field}: {item.reason}"
