@@ -108,6 +108,33 @@ READING_INSERTS = {
 }
 
 
+# COPY into a per-session staging table, then one INSERT … ON CONFLICT DO NOTHING: about twice
+# the rate of executemany on PostgreSQL in bench/ingest; small batches are not worth the setup.
+COPY_FROM_ROWS = 500
+
+
+def _copy_readings(conn, tuples: list[tuple]) -> None:
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS readings_stage "
+            "(sensor_id VARCHAR(64), quantity VARCHAR(32), ts_ms BIGINT, value FLOAT) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(
+            "COPY readings_stage (sensor_id, quantity, ts_ms, value) FROM STDIN"
+        ) as copy:
+            for row in tuples:
+                copy.write_row(row)
+        cursor.execute(
+            "INSERT INTO readings (sensor_id, quantity, ts_ms, value) "
+            "SELECT sensor_id, quantity, ts_ms, value FROM readings_stage "
+            "ON CONFLICT DO NOTHING"
+        )
+    finally:
+        cursor.close()
+
+
 def write_rows(engine: Engine, rows_by_table: dict[str, list]) -> None:
     """One transaction for all the rows given; raises SQLAlchemyError if the database fails."""
     with engine.begin() as conn:
@@ -117,7 +144,9 @@ def write_rows(engine: Engine, rows_by_table: dict[str, list]) -> None:
             if name == "readings":
                 fast = READING_INSERTS.get(engine.dialect.name)
                 tuples = [tuple(r) for r in rows]  # spool files bring them back as lists
-                if fast:
+                if engine.dialect.name == "postgresql" and len(tuples) >= COPY_FROM_ROWS:
+                    _copy_readings(conn, tuples)
+                elif fast:
                     conn.exec_driver_sql(fast, tuples)
                 else:
                     statement = insert_ignoring_duplicates(engine, readings)

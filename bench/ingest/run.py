@@ -99,9 +99,24 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--sensors", type=int, default=500)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL server (Debian's) for the history",
+    )
     parser.add_argument("--profile-lines", type=int, default=18)
     args = parser.parse_args()
 
+    if args.postgres:
+        from tests.pg_server import TemporaryPostgres
+
+        with TemporaryPostgres() as server:
+            args.database_url = server.url
+            return run(args)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     city = bench_city(args.sensors)
     records = make_records(args.readings, args.sensors, time.time() - 30 * 86400)
     with tempfile.TemporaryDirectory(prefix="komando-bench-") as folder, EmbeddedRedis() as server:
@@ -128,7 +143,7 @@ def main() -> int:
                 conn.exec_driver_sql("DELETE FROM readings")
         pipe_s, stored = run_pipeline(city, store, url2, records, args.batch)
 
-    database = "SQLite (WAL)" if not args.database_url else args.database_url.split(":")[0]
+    database = "SQLite (WAL)" if not args.database_url else args.database_url.split("+")[0]
     pipe_rate, raw_rate = args.readings / pipe_s, args.readings / raw_s
     print(
         f"readings: {args.readings:,}  sensors: {args.sensors}  batch: {args.batch}  "
