@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import Engine, Table, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from data.db.engine import make_engine
 from data.db.migrate import upgrade_schema
@@ -115,6 +115,7 @@ COPY_FROM_ROWS = 500
 
 def _copy_readings(conn, tuples: list[tuple]) -> None:
     cursor = conn.connection.driver_connection.cursor()
+    driver_error = conn.dialect.loaded_dbapi.Error
     try:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS readings_stage "
@@ -131,6 +132,8 @@ def _copy_readings(conn, tuples: list[tuple]) -> None:
             "SELECT sensor_id, quantity, ts_ms, value FROM readings_stage "
             "ON CONFLICT DO NOTHING"
         )
+    except driver_error as exc:  # the driver's own error: make it the one callers catch
+        raise DBAPIError("COPY readings", None, exc) from exc
     finally:
         cursor.close()
 
