@@ -78,6 +78,8 @@ def upgrade() -> None:
     )
     op.drop_table("readings")
     op.rename_table("readings_v2", "readings")
+    if op.get_bind().dialect.name == "postgresql":  # keep the conventional key name
+        op.execute("ALTER INDEX readings_v2_pkey RENAME TO readings_pkey")
 
     # KPI values gain a region ('' = the whole city), a period and their provenance.
     op.create_table(
@@ -96,6 +98,8 @@ def upgrade() -> None:
     )
     op.drop_table("kpi_values")
     op.rename_table("kpi_values_v2", "kpi_values")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER INDEX kpi_values_v2_pkey RENAME TO kpi_values_pkey")
 
     op.create_table(
         "alerts",

@@ -1,0 +1,126 @@
+"""History as the KPI views need it: one sensor, one region or one KPI over a time range,
+bucketed by hour or day (in the city's time zone), computed in SQL over indexed ranges so that
+a year of raw readings never leaves the database.
+
+Indexes used (see tests/integration/test_history_queries.py for the plans):
+- readings: primary key (sensor_id, quantity, ts_ms) -> range scan per sensor;
+- sensors: region_kode index -> the sensors of a region, then the above per sensor;
+- kpi_values: primary key (kpi_id, region_kode, ts_ms) -> range scan per KPI and region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start_ms: int
+    mean: float
+    low: float
+    high: float
+    count: int
+
+
+def zone_offset_ms(zone: str, at: float) -> int:
+    """Indonesia's zones (WIB, WITA, WIT) have no daylight saving: one offset serves a range."""
+    offset = datetime.fromtimestamp(at, ZoneInfo(zone)).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset else 0
+
+
+def _bucket_expression(column: str) -> str:
+    # Integer division on integers in both SQLite and PostgreSQL; shifting by the zone's offset
+    # makes day buckets start at local midnight.
+    return f"((({column} + :offset) / :size) * :size - :offset)"
+
+
+SENSOR_SQL = f"""
+SELECT {_bucket_expression("ts_ms")} AS bucket, AVG(value), MIN(value), MAX(value), COUNT(*)
+FROM readings
+WHERE sensor_id = :sensor AND quantity = :quantity AND ts_ms >= :start AND ts_ms < :end
+GROUP BY bucket ORDER BY bucket
+"""
+
+REGION_SQL = f"""
+SELECT {_bucket_expression("r.ts_ms")} AS bucket, AVG(r.value), MIN(r.value), MAX(r.value),
+       COUNT(*)
+FROM sensors s JOIN readings r ON r.sensor_id = s.id AND r.quantity = ''
+WHERE s.region_kode LIKE :prefix AND s.kind = :kind AND r.ts_ms >= :start AND r.ts_ms < :end
+GROUP BY bucket ORDER BY bucket
+"""
+
+KPI_SQL = f"""
+SELECT {_bucket_expression("ts_ms")} AS bucket, AVG(value), MIN(value), MAX(value), COUNT(*)
+FROM kpi_values
+WHERE kpi_id = :kpi AND region_kode = :region AND ts_ms >= :start AND ts_ms < :end
+GROUP BY bucket ORDER BY bucket
+"""
+
+
+def _run(engine: Engine, sql: str, params: dict) -> list[Bucket]:
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql), params).all()
+    return [Bucket(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
+
+
+def _params(start: float, end: float, bucket: str, zone: str) -> dict:
+    if bucket not in BUCKET_MS:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKET_MS)}")
+    return {
+        "start": int(start * 1000),
+        "end": int(end * 1000),
+        "size": BUCKET_MS[bucket],
+        "offset": zone_offset_ms(zone, start),
+    }
+
+
+def sensor_series(
+    engine: Engine,
+    sensor_id: str,
+    start: float,
+    end: float,
+    bucket: str,
+    zone: str = "Asia/Jakarta",
+    quantity: str = "",
+) -> list[Bucket]:
+    return _run(
+        engine,
+        SENSOR_SQL,
+        {**_params(start, end, bucket, zone), "sensor": sensor_id, "quantity": quantity},
+    )
+
+
+def region_series(
+    engine: Engine,
+    region_kode: str,
+    kind: str,
+    start: float,
+    end: float,
+    bucket: str,
+    zone: str = "Asia/Jakarta",
+) -> list[Bucket]:
+    """All sensors of `kind` in a region (a kecamatan or village code, or the city's)."""
+    prefix = region_kode.replace("%", "").replace("_", "") + "%"
+    return _run(
+        engine, REGION_SQL, {**_params(start, end, bucket, zone), "prefix": prefix, "kind": kind}
+    )
+
+
+def kpi_series(
+    engine: Engine,
+    kpi_id: str,
+    start: float,
+    end: float,
+    bucket: str,
+    zone: str = "Asia/Jakarta",
+    region_kode: str = "",
+) -> list[Bucket]:
+    return _run(
+        engine, KPI_SQL, {**_params(start, end, bucket, zone), "kpi": kpi_id, "region": region_kode}
+    )
