@@ -12,6 +12,7 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	bash scripts/ensure-chromium
 	bash scripts/ensure-postgres
+	bash scripts/ensure-mosquitto
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

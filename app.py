@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dash import Dash, html
 from fastapi import FastAPI
 
+from callbacks import operator as operator_page
 from callbacks import register_all, router
 from data.city import City, load_city
 from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from data.pipeline import IngestPipeline
+from layouts.operator import operator_layout
 from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
@@ -59,6 +61,11 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     app.layout = shell()
     pages: dict[str, Callable[[], html.Div] | str] = {"/": lambda: wall_layout(city, settings)}
     register_all(app, reader, city, settings)
+    if settings.operator_page_enabled:
+        pages["/operator"] = lambda: operator_layout(city)
+        operator_page.register(app, city, engine, store)
+    else:
+        pages["/operator"] = "Halaman Input Data OPD"
     router.register(app, pages)
     return app
 

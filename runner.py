@@ -43,6 +43,20 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
             spool_dir=Path(settings.data_dir) / "spool",
         )
         threads += start_ingest(city, store, writer, settings.ingest_interval_s, stop)
+        if settings.mqtt_url:
+            from data.pipeline import IngestPipeline
+            from data.sources.mqtt import start_mqtt
+
+            # Its own pipeline (counters "mqtt:*"), the same writer: one history queue.
+            threads.append(
+                start_mqtt(
+                    settings.mqtt_url,
+                    settings.effective_mqtt_topic_prefix,
+                    IngestPipeline(city, store, writer),
+                    stop,
+                    ca_file=settings.mqtt_ca_file,
+                )
+            )
     if "grab" in settings.roles:
         cameras = [(c.id, resolve_source(c.id, c.source)) for c in city.config.cameras]
         threads += start_grabbers(

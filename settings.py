@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 Role = Literal["web", "ingest", "grab"]
 ALL_ROLES: frozenset[Role] = frozenset({"web", "ingest", "grab"})
 PROJECT_ROOT = Path(__file__).resolve().parent
+# URLs may carry passwords: a validation error must never echo them back.
+_SECRET_FIELDS = frozenset({"mqtt_url", "redis_url", "REDIS_URL", "database_url", "DATABASE_URL"})
 
 
 class Settings(BaseSettings):
@@ -96,6 +98,17 @@ class Settings(BaseSettings):
         description="Until accounts exist it has no login: 'auto' enables it only when the web "
         "server listens on loopback (a local demo), 'on' everywhere, 'off' never.",
     )
+    mqtt_url: str | None = Field(
+        default=None,
+        title="MQTT broker for the ingest role: mqtt[s]://[user:password@]host[:port]",
+        description="Empty: no MQTT source. Set: the ingest role subscribes to the city's topics.",
+    )
+    mqtt_topic_prefix: str | None = Field(
+        default=None, title="MQTT topic prefix; empty: komando/<city>"
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None, title="CA certificate(s) for an mqtts:// broker; empty: the system's CAs"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", title="Log level of the process"
     )
@@ -109,6 +122,25 @@ class Settings(BaseSettings):
                 raise ValueError("name at least one role: web, ingest, grab")
             return frozenset(names)
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from data.sources.mqtt import parse_mqtt_url  # lazily: only processes that use MQTT
+
+        parse_mqtt_url(value)  # its ValueError never repeats the URL, which may hold a password
+        return value
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _check_mqtt_topic_prefix(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from data.sources.mqtt import check_topic_prefix
+
+        return check_topic_prefix(value)
 
     @field_validator("camera_offline_after_s")
     @classmethod
@@ -133,6 +165,10 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'komando.sqlite3'}"
 
     @property
+    def effective_mqtt_topic_prefix(self) -> str:
+        return self.mqtt_topic_prefix or f"komando/{self.city}"
+
+    @property
     def redis_namespace(self) -> str:
         """Key prefix in Redis, so that several cities can share one server."""
         return f"komando:{self.city}"
@@ -145,7 +181,8 @@ def describe_errors(error: ValidationError) -> str:
         field = str(item["loc"][0]) if item["loc"] else "?"
         env_name = field if field.isupper() else f"KOMANDO_{field.upper()}"
         given = item.get("input")
-        shown = "" if isinstance(given, dict) else f" (given: {given!r})"
+        secret = field in _SECRET_FIELDS
+        shown = "" if isinstance(given, dict) or secret else f" (given: {given!r})"
         lines.append(f"  {env_name}: {item['msg']}{shown}")
     return "\n".join(lines)
 

@@ -87,6 +87,13 @@ def parse_number(text: object) -> float:
     return number
 
 
+def _id_number(value: float) -> str:
+    """1.234.567 or 96,5, as an Indonesian clerk writes them."""
+    decimals = 0 if float(value).is_integer() else 2
+    text = f"{value:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return text.rstrip("0").rstrip(",") if decimals else text
+
+
 def period_start(cadence: str, period: str, zone: ZoneInfo) -> datetime:
     """The first moment of `period` ('2026-11-25', '2026-W48', '2026-11') in the city's zone."""
     label, pattern = PERIOD_FORMATS[cadence]
@@ -131,7 +138,10 @@ def validate_entry(
     high = kpi.high if kpi.high is not None else math.inf
     if not low <= value <= high:
         return EntryError(
-            row, "nilai", f"{value:g} di luar rentang wajar ({low:g}–{high:g} {kpi.unit})"
+            row,
+            "nilai",
+            f"{_id_number(value)} di luar rentang wajar "
+            f"({_id_number(low)}–{_id_number(high)} {kpi.unit})",
         )
     return OperatorEntry(kpi.id, period.strip(), start.timestamp(), value)
 
