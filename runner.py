@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,8 +29,9 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
     from data.history import BatchWriter, make_engine
     from data.ingest import start_ingest
     from data.live_store import LiveStore, connect
+    from data.models import CameraHealth
     from video.grabber import start_grabbers
-    from video.sources import resolve_source
+    from video.sources import CameraSourceError, resolve_source
 
     assert settings.redis_url
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
@@ -58,7 +61,21 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
                 )
             )
     if "grab" in settings.roles:
-        cameras = [(c.id, resolve_source(c.id, c.source)) for c in city.config.cameras]
+        cameras = []
+        for camera in city.config.cameras:
+            try:
+                source = resolve_source(
+                    camera.id, camera.source, os.environ, settings.effective_secrets_dir
+                )
+            except CameraSourceError as exc:
+                # One misconfigured camera must not keep the others dark: it stays offline,
+                # with the reason in the log.
+                log.error("%s; the camera stays offline", exc)
+                store.set_camera_health(
+                    camera.id, CameraHealth(state="offline", updated_ts=time.time(), error=str(exc))
+                )
+                continue
+            cameras.append((camera.id, source))
         threads += start_grabbers(
             cameras,
             store,

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         default=ALL_ROLES,
         title="Roles this process runs, comma separated: web, ingest, grab",
     )
+    secrets_dir: Path | None = Field(
+        default=None,
+        title="Folder of secret files (camera URLs with credentials); empty: <data_dir>/secrets",
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var",
         title="Folder for the SQLite file and the embedded Redis socket",
@@ -155,6 +159,10 @@ class Settings(BaseSettings):
         if self.operator_page == "auto":
             return self.host in ("127.0.0.1", "localhost", "::1")
         return self.operator_page == "on"
+
+    @property
+    def effective_secrets_dir(self) -> Path:
+        return self.secrets_dir or self.data_dir / "secrets"
 
     @property
     def city_dir(self) -> Path:

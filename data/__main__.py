@@ -129,6 +129,51 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 0 if report.accepted or not report.rows else 1
 
 
+def _day(text: str, zone: str) -> float:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from data.history_queries import kpi_history, sensor_series
+    from layouts.formatting import format_number
+
+    _settings, city, engine = _context()
+    zone = city.config.timezone
+    start, end = _day(args.start, zone), _day(args.end, zone)
+    if args.kpi:
+        kpi = next((k for k in city.config.kpis if k.id == args.kpi), None)
+        if kpi is None:
+            print(f"unknown KPI {args.kpi!r}", file=sys.stderr)
+            return 2
+        rows = kpi_history(engine, city, kpi.id, start, end, args.bucket)
+        title, unit, decimals = kpi.name.id, kpi.unit, kpi.decimals + 1
+    else:
+        sensor = city.sensor(args.sensor or "")
+        if sensor is None:
+            print(f"unknown sensor {args.sensor!r}", file=sys.stderr)
+            return 2
+        rows = [
+            (b.start_ms, b.mean)
+            for b in sensor_series(engine, sensor.id, start, end, args.bucket, zone)
+        ]
+        title, unit, decimals = sensor.name, sensor.unit, 1
+    print(
+        f"{title} ({unit}), {args.bucket}, {args.start} .. {args.end} "
+        f"{city.config.timezone_label}: {len(rows)} buckets"
+    )
+    pattern = "%Y-%m-%d" if args.bucket == "day" else "%Y-%m-%d %H.%M"
+    for start_ms, value in rows:
+        moment = datetime.fromtimestamp(start_ms / 1000, ZoneInfo(zone)).strftime(pattern)
+        print(f"  {moment}  {format_number(value, decimals):>12}")
+    return 0
+
+
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -176,6 +221,13 @@ def main(argv: list[str]) -> int:
         "--only-mapped", action="store_true", help="skip rows whose source id has no --map entry"
     )
     csv_cmd.add_argument("--quantity", help="quantity name, if not the sensor's primary one")
+    history = sub.add_parser("history", help="a KPI's or a sensor's history, bucketed")
+    which = history.add_mutually_exclusive_group(required=True)
+    which.add_argument("--kpi")
+    which.add_argument("--sensor")
+    history.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (local)")
+    history.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (local, exclusive)")
+    history.add_argument("--bucket", choices=["hour", "day"], default="day")
     letters = sub.add_parser("dead-letters", help="show the most recent refused records")
     letters.add_argument("--limit", type=int, default=20)
     args = parser.parse_args(argv)
@@ -184,6 +236,7 @@ def main(argv: list[str]) -> int:
         "keys": cmd_keys,
         "import-csv": cmd_import_csv,
         "dead-letters": cmd_dead_letters,
+        "history": cmd_history,
     }
     if args.command in (None, "run"):
         return main_for_roles(frozenset({"ingest"}))

@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, text
 
+from data.categories import traffic_load_percent
+from data.city import City
+from data.kpis import AGGREGATES
+
 BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
 
 
@@ -135,3 +139,31 @@ def kpi_series(
     return _run(
         engine, KPI_SQL, {**_params(start, end, bucket, zone), "kpi": kpi_id, "region": region_kode}
     )
+
+
+def kpi_history(
+    engine: Engine, city: City, kpi_id: str, start: float, end: float, bucket: str
+) -> list[tuple[int, float]]:
+    """A KPI's value per bucket, the way its live value is made: operator and city-system KPIs
+    from their recorded values; sensor KPIs by aggregating each sensor's bucket mean across the
+    city's sensors of that kind (traffic as a share of each road's capacity)."""
+    kpi = next((k for k in city.config.kpis if k.id == kpi_id), None)
+    if kpi is None:
+        raise ValueError(f"unknown KPI {kpi_id!r}")
+    zone = city.config.timezone
+    if kpi.source.type != "sensors":
+        return [(b.start_ms, b.mean) for b in kpi_series(engine, kpi.id, start, end, bucket, zone)]
+    per_bucket: dict[int, list[float]] = {}
+    for sensor in city.config.sensors:
+        if sensor.kind != kpi.source.kind:
+            continue
+        for item in sensor_series(engine, sensor.id, start, end, bucket, zone):
+            value = (
+                traffic_load_percent(sensor, item.mean)
+                if sensor.kind == "traffic_flow"
+                else item.mean
+            )
+            per_bucket.setdefault(item.start_ms, []).append(value)
+    assert kpi.source.aggregate is not None
+    combine = AGGREGATES[kpi.source.aggregate]
+    return [(start_ms, combine(values)) for start_ms, values in sorted(per_bucket.items())]

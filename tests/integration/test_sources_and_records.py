@@ -22,6 +22,7 @@ from data.history import (
     make_engine,
     readings,
 )
+from data.history_queries import kpi_history
 from data.operator_entries import parse_csv, record_entries, validate_entry
 from data.pipeline import IngestPipeline
 from data.sources.csv_import import CsvMapping, import_csv
@@ -115,6 +116,11 @@ def test_real_jakarta_air_quality_series_imports(engine, city, live_store):
         )
     assert datetime.fromtimestamp(first / 1000, WIB).date().isoformat() == "2025-04-10"
     assert last > first
+    # …and the city's PM2.5 KPI now has a history for that month, one value per local day.
+    april = datetime(2025, 4, 11, tzinfo=WIB).timestamp()
+    days = kpi_history(engine, city, "pm25_rata_rata", april, april + 7 * 86400, "day")
+    assert len(days) == 7
+    assert all(0 < value < 500 for _, value in days)
 
 
 def test_import_csv_command_line_shows_a_summary(tmp_path):
@@ -229,3 +235,21 @@ def test_readings_wait_out_a_database_crash_and_none_is_lost(
     assert writer.refused == 0
     assert count_rows(engine, readings) == sent == 2900
     engine.dispose()
+
+
+def test_ingest_rebuilds_the_live_state_from_sql_by_itself(engine, city, live_store):
+    from data.ingest import IngestWorker
+
+    worker = IngestWorker(city, live_store, BatchWriter(engine), interval_s=1)
+    entry = validate_entry(
+        city, "disdik", "kehadiran_siswa", datetime.now(WIB).date().isoformat(), "93", time.time()
+    )
+    record_entries(engine, live_store, city, "disdik", "Ani", [entry])
+    worker.tick()
+    worker.writer.flush()
+    live_store.client.flushall()  # Redis restarted: the cache is empty
+    worker.tick()  # notices, rebuilds from SQL, then carries on
+    kpis = live_store.kpis()[1]
+    assert kpis["kehadiran_siswa"][0] == 93.0  # an operator value only SQL still had
+    assert len(live_store.sensors()[1]) == len(city.config.sensors)
+    assert not live_store.needs_rebuild()

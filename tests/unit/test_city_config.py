@@ -71,3 +71,14 @@ def test_missing_boundary_file_and_unknown_city(tmp_path):
         load_city(folder)
     with pytest.raises(CityConfigError, match="available: kota"):
         load_city(tmp_path / "atlantis")
+
+
+def test_committed_camera_url_with_credentials_is_refused(tmp_path):
+    def edit(raw):
+        raw["cameras"][1]["source"] = "rtsp://admin:12345@192.168.1.64:554/Streaming/Channels/101"
+
+    with pytest.raises(CityConfigError) as caught:
+        load_city(copy_city(tmp_path, edit))
+    message = str(caught.value)
+    assert "credentials in a committed camera URL" in message
+    assert "12345" not in message  # the error names the field, never the secret
