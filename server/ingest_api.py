@@ -40,6 +40,10 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _database_down() -> JSONResponse:
+    return _error(503, "database unavailable, nothing was stored; retry later", retry_after_s=30)
+
+
 def _presented_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -99,13 +103,19 @@ def add_ingest_routes(
             )
         ).results
 
-    async def post_readings(request: Request) -> JSONResponse:
+    async def authorised_json(request: Request) -> tuple[KeyScope, Any] | JSONResponse:
+        """The caller's key scope and the decoded body, or the error response to send."""
         scope = await authenticate(request)
         if isinstance(scope, JSONResponse):
             return scope
         payload, problem = await _read_json(request)
-        if problem is not None:
-            return problem
+        return problem if problem is not None else (scope, payload)
+
+    async def post_readings(request: Request) -> JSONResponse:
+        checked = await authorised_json(request)
+        if isinstance(checked, JSONResponse):
+            return checked
+        scope, payload = checked
         records = payload.get("readings") if isinstance(payload, dict) else payload
         if not isinstance(records, list):
             return _error(400, 'expected a JSON list of readings or {"readings": [...]}')
@@ -114,18 +124,14 @@ def add_ingest_routes(
         try:
             results = await submit("http", scope, records)
         except HistoryUnavailable:
-            return _error(
-                503, "database unavailable, nothing was stored; retry later", retry_after_s=30
-            )
+            return _database_down()
         return _answer([r.as_dict() for r in results], sum(r.accepted for r in results))
 
     async def post_entities(request: Request, source: str, unwrap: str | None) -> JSONResponse:
-        scope = await authenticate(request)
-        if isinstance(scope, JSONResponse):
-            return scope
-        payload, problem = await _read_json(request)
-        if problem is not None:
-            return problem
+        checked = await authorised_json(request)
+        if isinstance(checked, JSONResponse):
+            return checked
+        scope, payload = checked
         if unwrap is not None:
             payload = payload.get(unwrap) if isinstance(payload, dict) else None
         measurements, rejections = parse_entities(payload)
@@ -142,9 +148,7 @@ def add_ingest_routes(
                 await run_in_threadpool(pipeline.accept, source, [], letters, True)
             results = await submit(source, scope, records)
         except HistoryUnavailable:
-            return _error(
-                503, "database unavailable, nothing was stored; retry later", retry_after_s=30
-            )
+            return _database_down()
         answers = [
             {
                 "sensor_id": m.sensor_id,

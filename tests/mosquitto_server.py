@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import random
 import shutil
 import signal
 import socket
@@ -34,6 +33,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+
+from tests.ports import free_port
 
 _PR_SET_PDEATHSIG = 1
 _LOG_TAIL_LINES = 30
@@ -55,24 +56,6 @@ def find_mosquitto() -> Path:
         "no mosquitto binary on PATH or in /usr/sbin: run scripts/ensure-mosquitto "
         "(`make test` does), or set KOMANDO_MOSQUITTO"
     )
-
-
-def _free_port() -> int:
-    """A port that is free now and that the kernel never hands out as an outgoing source port."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    rng = random.SystemRandom()
-    for _ in range(50):
-        port = rng.randrange(max(1024, low - 16384), low)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise MosquittoError("found no free TCP port on 127.0.0.1 below the ephemeral range")
 
 
 def _die_with_parent() -> None:
@@ -114,7 +97,7 @@ class TemporaryMosquitto:
         self.config_path = self.directory / "mosquitto.conf"
         self.log_path = self.directory / "mosquitto.log"
         self.ca_file: Path | None = None
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._started_once = False
         try:
@@ -165,7 +148,7 @@ class TemporaryMosquitto:
             except _PortInUseError:
                 if self._started_once or attempt == 4:
                     raise  # clients hold our URL once started: the port cannot change any more
-                self.port = _free_port()
+                self.port = free_port()
                 continue
             self._started_once = True
             return self

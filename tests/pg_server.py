@@ -27,11 +27,9 @@ import ctypes
 import logging
 import os
 import pwd
-import random
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -41,6 +39,8 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
+
+from tests.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -117,26 +117,6 @@ def find_server_bin_dir() -> Path:
     )
 
 
-def _free_port() -> int:
-    """A port that is free now and that the kernel never hands out as an outgoing source port."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    rng = random.SystemRandom()
-    for _ in range(50):
-        port = rng.randrange(max(1024, low - 16384), low)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _die_with_parent() -> None:
     # If pytest is SIGKILLed it cannot stop the server; ask the kernel to (immediate shutdown).
     # Linux sends this when the *thread* that started the server exits, so start it from the
@@ -192,7 +172,7 @@ class TemporaryPostgres:
         self.data_dir = self.directory / "data"
         self.socket_dir = self.directory / "run"
         self.log_path = self.directory / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._initialised = False
         self._bootstrapped = False
@@ -257,7 +237,7 @@ class TemporaryPostgres:
                     ) from exc
                 if attempt == 4:
                     raise
-                self.port = _free_port()
+                self.port = free_port()
         self.timings["start_s"] = time.monotonic() - launched
         if not self._bootstrapped:
             bootstrap_began = time.monotonic()

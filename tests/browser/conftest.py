@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from settings import PROJECT_ROOT
+from tests.ports import free_port
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,12 +36,6 @@ def chromium_path() -> str:
         if candidate and shutil.which(candidate):
             return shutil.which(candidate)  # type: ignore[return-value]
     raise RuntimeError("Chromium is missing: `make test` installs it (scripts/ensure-chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
