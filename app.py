@@ -27,6 +27,7 @@ from layouts.operator import operator_layout
 from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
+from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
 from server.video_routes import add_video_routes
 from settings import PROJECT_ROOT, Settings
@@ -52,7 +53,9 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         serve_locally=True,
     )
     # Routes before the server starts: Dash's FastAPI backend then adds a catch-all page route.
-    add_video_routes(app.server, reader, city, settings)
+    hub = FrameHub(reader)
+    app.server.state.frame_hub = hub  # for tests and metrics: how many Redis reads fan-out saved
+    add_video_routes(app.server, hub, city, settings)
     engine = make_engine(settings.effective_database_url)  # connects on first use, not here
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
     add_ingest_routes(app.server, IngestPipeline(city, store, None, engine), engine, city)

@@ -11,6 +11,8 @@ Layout, all under a namespace prefix (`komando:<city>`), so cities can share one
     <ns>:heartbeat:<role>     float epoch of the role's last tick; expires
     <ns>:ingest:counters      hash  "<source>:accepted" / "<source>:rejected" -> count
     <ns>:opds:latest          hash  opd_id -> epoch of its last entry (data freshness per OPD)
+    <ns>:frames               channel "<camera_id> <seq>" after each published frame, so a web
+                                    process learns of new frames without polling
     <ns>:live:epoch           str   set when the live state was (re)built; missing after a
                                     Redis restart, which tells ingestion to rebuild from SQL
 
@@ -66,6 +68,10 @@ class KeySpace:
     @property
     def opds_latest(self) -> str:
         return f"{self.namespace}:opds:latest"
+
+    @property
+    def frames_channel(self) -> str:
+        return f"{self.namespace}:frames"
 
     @property
     def live_epoch(self) -> str:

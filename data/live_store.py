@@ -108,6 +108,7 @@ class LiveStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.set(self.keys.camera_frame(camera_id), jpeg, ex=FRAME_TTL_S)
         pipe.hset(self.keys.camera_health(camera_id), mapping=encode_health(health))
+        pipe.publish(self.keys.frames_channel, f"{camera_id} {health.seq}")
         pipe.execute()
 
     def set_camera_health(self, camera_id: str, health: CameraHealth) -> None:

@@ -19,7 +19,7 @@ def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
                     src=f"/video/{camera.id}.jpg",
                     alt=f"Kamera {camera.name}",
                     className="camera-image",
-                    **{"data-camera": camera.id, "data-fps": str(fps)},
+                    **{"data-camera": camera.id},
                 ),
                 className="camera-frame",
             ),
@@ -55,6 +55,7 @@ def camera_panel(city: City, fps: float) -> html.Div:
             html.Div(
                 [camera_tile(c, fps) for c in cameras],
                 className=f"camera-grid tiles-{min(len(cameras), 4)}",
+                **{"data-stream-cameras": ",".join(c.id for c in cameras), "data-fps": str(fps)},
             ),
         ],
         className="panel camera-panel",

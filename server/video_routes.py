@@ -1,70 +1,214 @@
-"""`/video/<camera_id>.jpg`: the latest published frame of a camera, straight from Redis.
+"""Camera frames over HTTP, straight from what the grabber published — the web process never
+touches a camera, and each frame was JPEG-encoded once, whatever the number of viewers.
 
-The web process never touches a camera: the grabber encoded the JPEG once; every viewer gets the
-same bytes. A camera that is not live gets a placeholder saying so, with its state in headers
-(`X-Camera-State`, `X-Frame-Seq`, `X-Frame-Age-Ms`) for the tile script.
+- `/video/<id>.jpg`: the latest frame; `?after=<seq>` waits (up to 2 s) for a newer one.
+- `/video/<id>.mjpg`: a multipart MJPEG stream at the camera's rate (`?fps=` lowers it).
+- `/video/wall.stream?cameras=a,b,…`: ONE multipart stream carrying the frames of many cameras,
+  each part labelled with `X-Camera`: a 16-tile wall holds one connection instead of sixteen, so
+  the browser's ~6 connections per host stay free for the page's callbacks.
+A camera that is not live gets a placeholder saying so — never a frozen last frame — with its
+state in `X-Camera-State`, its sequence in `X-Frame-Seq` and the frame's age in `X-Frame-Age-Ms`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import redis
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import Response, StreamingResponse
 
-from data.camera_status import camera_status
+from data.camera_status import CameraStatus, camera_status
 from data.city import City
-from data.live_reader import LiveReader
 from layouts.formatting import format_hhmm
-from server.placeholder import placeholder_svg
+from server.frame_hub import Frame, FrameHub
+from server.placeholder import placeholder_jpeg, placeholder_svg
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
 NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
+BOUNDARY = "komandoframe"
+LONG_POLL_S = 2.0
+MAX_STREAM_CAMERAS = 64
 
 
-def add_video_routes(server: FastAPI, reader: LiveReader, city: City, settings: Settings) -> None:
-    zone = ZoneInfo(city.config.timezone)
-    cameras = {c.id: c for c in city.config.cameras}
+class VideoService:
+    """What the routes share: the hub, the city's cameras and how to judge their state."""
 
-    async def snapshot(camera_id: str) -> Response:
-        camera = cameras.get(camera_id)
-        if camera is None:
-            raise HTTPException(status_code=404, detail="kamera tidak dikenal")
-        try:
-            frame, health = await reader.camera(camera_id)
-        except redis.RedisError as exc:
-            log.warning("snapshot %s: Redis unavailable: %s", camera_id, exc)
-            body = placeholder_svg("Tidak tersedia", "data langsung tidak terjangkau", camera.name)
-            return Response(
-                body,
-                media_type="image/svg+xml",
-                headers={**NO_CACHE, "X-Camera-State": "unavailable"},
-            )
-        now = time.time()
-        status = camera_status(
-            health, now, settings.camera_stalled_after_s, settings.camera_offline_after_s
+    def __init__(self, hub: FrameHub, city: City, settings: Settings) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.city = city
+        self.zone = ZoneInfo(city.config.timezone)
+        self.cameras = {c.id: c for c in city.config.cameras}
+
+    def status(self, frame: Frame) -> CameraStatus:
+        return camera_status(
+            frame.health,
+            time.time(),
+            self.settings.camera_stalled_after_s,
+            self.settings.camera_offline_after_s,
         )
-        headers = {**NO_CACHE, "X-Camera-State": status.state}
-        if frame is not None and status.state in ("live", "stalled") and health is not None:
-            headers["X-Frame-Seq"] = str(health.seq)
-            headers["X-Frame-Age-Ms"] = str(int((status.frame_age_s or 0) * 1000))
-            return Response(frame, media_type="image/jpeg", headers=headers)
-        if status.state == "connecting":
-            body = placeholder_svg("Menyambung…", "menunggu gambar pertama", camera.name)
-        else:
-            since = (
-                f"sejak {format_hhmm(status.last_frame_ts, zone)} {city.config.timezone_label}"
-                if status.last_frame_ts
-                else "belum pernah mengirim gambar"
-            )
-            body = placeholder_svg("Kamera offline", since, camera.name)
-        return Response(body, media_type="image/svg+xml", headers=headers)
 
+    def placeholder_text(self, status: CameraStatus) -> tuple[str, str]:
+        if status.state == "connecting":
+            return "Menyambung…", "menunggu gambar pertama"
+        if status.state == "unavailable":
+            return "Tidak tersedia", "data langsung tidak terjangkau"
+        since = (
+            f"sejak {format_hhmm(status.last_frame_ts, self.zone)} "
+            f"{self.city.config.timezone_label}"
+            if status.last_frame_ts
+            else "belum pernah mengirim gambar"
+        )
+        return "Kamera offline", since
+
+    def picture(
+        self, camera_id: str, frame: Frame, jpeg_only: bool
+    ) -> tuple[bytes, str, dict[str, str]]:
+        """(body, media type, headers) for one frame or its placeholder."""
+        status = self.status(frame)
+        headers = {"X-Camera-State": status.state, "X-Frame-Seq": str(frame.seq)}
+        if frame.jpeg is not None and status.state in ("live", "stalled"):
+            headers["X-Frame-Age-Ms"] = str(int((status.frame_age_s or 0) * 1000))
+            return frame.jpeg, "image/jpeg", headers
+        title, subtitle = self.placeholder_text(status)
+        name = self.cameras[camera_id].name
+        if jpeg_only:
+            return placeholder_jpeg(title, subtitle, name), "image/jpeg", headers
+        return placeholder_svg(title, subtitle, name), "image/svg+xml", headers
+
+    def camera_or_404(self, camera_id: str) -> None:
+        if camera_id not in self.cameras:
+            raise HTTPException(status_code=404, detail="kamera tidak dikenal")
+
+
+def _part(camera_id: str, body: bytes, media_type: str, headers: dict[str, str]) -> bytes:
+    lines = [
+        f"--{BOUNDARY}",
+        f"Content-Type: {media_type}",
+        f"Content-Length: {len(body)}",
+        f"X-Camera: {camera_id}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body + b"\r\n"
+
+
+async def _frame_or_unavailable(
+    service: VideoService, camera_id: str, after: int, timeout_s: float
+) -> Frame:
+    try:
+        return await service.hub.next_frame(camera_id, after, timeout_s)
+    except redis.RedisError as exc:
+        log.warning("video %s: Redis unavailable: %s", camera_id, exc)
+        await asyncio.sleep(min(timeout_s, 1.0))
+        return Frame(camera_id, None, None, time.monotonic())
+
+
+async def _stream(
+    service: VideoService, camera_ids: list[str], fps: float, request: Request
+) -> AsyncIterator[bytes]:
+    """Frames of `camera_ids` as they come, each camera at most `fps` per second. Only the
+    newest frame of a camera is ever sent; a slow client receives fewer frames, never a queue
+    of old ones (the ASGI server's flow control makes `yield` wait for a slow reader)."""
+    period = 1.0 / fps
+    sent: dict[str, int] = dict.fromkeys(camera_ids, -1)
+    due: dict[str, float] = dict.fromkeys(camera_ids, 0.0)
+    placeholder_sent_at: dict[str, float] = {}
+    heartbeat_s = max(1.0, service.settings.camera_stalled_after_s)
+    waiting: dict[str, asyncio.Task] = {}
+    try:
+        while not await request.is_disconnected():
+            now = time.monotonic()
+            for camera_id in camera_ids:
+                if camera_id not in waiting:
+                    delay = max(0.0, due[camera_id] - now)
+                    waiting[camera_id] = asyncio.create_task(
+                        _after_delay(delay, service, camera_id, sent[camera_id], heartbeat_s)
+                    )
+            done, _ = await asyncio.wait(
+                waiting.values(), timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                frame: Frame = task.result()
+                camera_id = frame.camera_id
+                del waiting[camera_id]
+                body, media_type, headers = service.picture(camera_id, frame, jpeg_only=True)
+                live = headers["X-Camera-State"] in ("live", "stalled")
+                if live and frame.seq == sent[camera_id]:
+                    continue  # nothing new (woken by the heartbeat)
+                if not live and time.monotonic() - placeholder_sent_at.get(camera_id, 0) < 2.0:
+                    due[camera_id] = time.monotonic() + 1.0
+                    continue  # a placeholder twice a second is plenty
+                sent[camera_id] = frame.seq
+                if not live:
+                    placeholder_sent_at[camera_id] = time.monotonic()
+                due[camera_id] = time.monotonic() + period
+                yield _part(camera_id, body, media_type, headers)
+    finally:
+        for task in waiting.values():
+            task.cancel()
+
+
+async def _after_delay(
+    delay: float, service: VideoService, camera_id: str, after: int, timeout_s: float
+) -> Frame:
+    if delay:
+        await asyncio.sleep(delay)
+    return await _frame_or_unavailable(service, camera_id, after, timeout_s)
+
+
+def _fps(request: Request, default: float) -> float:
+    try:
+        return min(max(float(request.query_params.get("fps", default)), 0.2), default)
+    except ValueError:
+        return default
+
+
+def add_video_routes(server: FastAPI, hub: FrameHub, city: City, settings: Settings) -> None:
+    service = VideoService(hub, city, settings)
+
+    async def snapshot(camera_id: str, request: Request) -> Response:
+        service.camera_or_404(camera_id)
+        after = request.query_params.get("after", "")
+        wait = LONG_POLL_S if after.isdigit() else 0.0
+        frame = await _frame_or_unavailable(
+            service, camera_id, int(after or -1) if wait else -1, wait
+        )
+        body, media_type, headers = service.picture(camera_id, frame, jpeg_only=False)
+        return Response(body, media_type=media_type, headers={**NO_CACHE, **headers})
+
+    async def mjpeg(camera_id: str, request: Request) -> StreamingResponse:
+        service.camera_or_404(camera_id)
+        return StreamingResponse(
+            _stream(service, [camera_id], _fps(request, settings.camera_fps), request),
+            media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+            headers=NO_CACHE,
+        )
+
+    async def wall_stream(request: Request) -> StreamingResponse:
+        names = [c for c in request.query_params.get("cameras", "").split(",") if c]
+        if not names or len(names) > MAX_STREAM_CAMERAS:
+            raise HTTPException(status_code=400, detail="sebutkan 1 sampai 64 kamera")
+        for camera_id in names:
+            service.camera_or_404(camera_id)
+        unique = list(dict.fromkeys(names))
+        return StreamingResponse(
+            _stream(service, unique, _fps(request, settings.camera_fps), request),
+            media_type=f"multipart/mixed; boundary={BOUNDARY}",
+            headers=NO_CACHE,
+        )
+
+    # The multiplexed stream first: "/video/wall.stream" must not be read as a camera id.
+    server.add_api_route(
+        "/video/wall.stream", wall_stream, methods=["GET"], include_in_schema=False
+    )
     server.add_api_route(
         "/video/{camera_id}.jpg", snapshot, methods=["GET"], include_in_schema=False
     )
+    server.add_api_route("/video/{camera_id}.mjpg", mjpeg, methods=["GET"], include_in_schema=False)

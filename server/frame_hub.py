@@ -1,0 +1,141 @@
+"""Fan-out of camera frames inside one web process.
+
+Grabbers announce each new frame on a Redis channel. Each web process listens with one pub/sub
+connection, fetches a frame from Redis once when someone is watching that camera, and hands the
+same bytes to every viewer: hundreds of viewers of a camera cost one Redis read per frame.
+When the announcement channel is down (Redis restarting), viewers fall back to reading Redis at
+the camera's pace, so nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+
+from data.live_reader import LiveReader
+from data.models import CameraHealth
+
+log = logging.getLogger(__name__)
+
+FALLBACK_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Frame:
+    camera_id: str
+    jpeg: bytes | None  # None: no frame in Redis (expired, or never published)
+    health: CameraHealth | None
+    fetched_at: float
+
+    @property
+    def seq(self) -> int:
+        return self.health.seq if self.health else 0
+
+
+class FrameHub:
+    def __init__(self, reader: LiveReader) -> None:
+        self.reader = reader
+        self._latest: dict[str, Frame] = {}
+        self._announced: dict[str, int] = {}
+        self._changed: dict[str, asyncio.Condition] = {}
+        self._fetching: dict[str, asyncio.Lock] = {}
+        self._listener: asyncio.Task | None = None
+        self.listening = False
+        self.redis_reads = 0  # frames fetched from Redis (what fan-out keeps low)
+
+    # -- listening ---------------------------------------------------------------------------
+    def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        channel = self.reader.keys.frames_channel
+        announced_down = False
+        while True:
+            pubsub = self.reader.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                self.listening = True
+                if announced_down:
+                    log.info("frame announcements back")
+                    announced_down = False
+                async for message in pubsub.listen():
+                    self._on_announcement(message.get("data"))
+            except (redis.RedisError, OSError) as exc:
+                self.listening = False
+                if not announced_down:
+                    log.warning("frame announcements unavailable, polling instead: %s", exc)
+                    announced_down = True
+                await asyncio.sleep(1.0)
+            finally:
+                self.listening = False
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def _on_announcement(self, data: object) -> None:
+        if not isinstance(data, (bytes, str)):
+            return
+        text = data.decode() if isinstance(data, bytes) else data
+        camera_id, _, seq = text.partition(" ")
+        if not seq.isdigit():
+            return
+        self._announced[camera_id] = int(seq)
+        condition = self._changed.get(camera_id)
+        if condition is not None:
+            asyncio.get_running_loop().create_task(self._notify(condition))
+
+    @staticmethod
+    async def _notify(condition: asyncio.Condition) -> None:
+        async with condition:
+            condition.notify_all()
+
+    # -- reading -----------------------------------------------------------------------------
+    async def latest(self, camera_id: str, max_age_s: float = 0.05) -> Frame:
+        """The newest frame, read from Redis at most once per announcement (or per `max_age_s`
+        when announcements are down), however many viewers ask at once."""
+        self._ensure_listener()
+        cached = self._latest.get(camera_id)
+        announced = self._announced.get(camera_id)
+        fresh_enough = cached is not None and (
+            (self.listening and announced is not None and cached.seq >= announced)
+            or time.monotonic() - cached.fetched_at < max_age_s
+        )
+        if fresh_enough:
+            return cached  # type: ignore[return-value]
+        lock = self._fetching.setdefault(camera_id, asyncio.Lock())
+        async with lock:
+            cached = self._latest.get(camera_id)
+            announced = self._announced.get(camera_id)
+            if cached is not None and (
+                (announced is not None and cached.seq >= announced and self.listening)
+                or time.monotonic() - cached.fetched_at < max_age_s
+            ):
+                return cached
+            jpeg, health = await self.reader.camera(camera_id)
+            self.redis_reads += 1
+            frame = Frame(camera_id, jpeg, health, time.monotonic())
+            self._latest[camera_id] = frame
+            return frame
+
+    async def next_frame(self, camera_id: str, after_seq: int, timeout_s: float) -> Frame:
+        """The first frame newer than `after_seq`, or the latest one when `timeout_s` passes."""
+        deadline = time.monotonic() + timeout_s
+        condition = self._changed.setdefault(camera_id, asyncio.Condition())
+        while True:
+            frame = await self.latest(camera_id)
+            remaining = deadline - time.monotonic()
+            if frame.seq > after_seq or remaining <= 0:
+                return frame
+            wait = remaining if self.listening else min(remaining, FALLBACK_POLL_S)
+            async with condition:
+                # Checked under the lock: an announcement that came in since `latest()` is
+                # not missed (its notify waits for this lock, released inside wait()).
+                if self._announced.get(camera_id, 0) > frame.seq:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(condition.wait(), wait)
