@@ -8,6 +8,9 @@ Layout, all under a namespace prefix (`komando:<city>`), so cities can share one
     <ns>:kpis:version         int   bumped by every write to kpis:latest
     <ns>:camera:<id>:frame    bytes the latest JPEG; expires, so a dead grabber leaves no frame
     <ns>:camera:<id>:health   hash  CameraHealth fields as strings
+    <ns>:camera:<id>:thumb    bytes a small JPEG (map pop-ups), refreshed about once a second
+    <ns>:camera:<id>:lease    str   the grabber worker that owns the camera; expires, so a dead
+                                    worker's cameras are taken over
     <ns>:heartbeat:<role>     float epoch of the role's last tick; expires
     <ns>:ingest:counters      hash  "<source>:accepted" / "<source>:rejected" -> count
     <ns>:opds:latest          hash  opd_id -> epoch of its last entry (data freshness per OPD)
@@ -57,6 +60,12 @@ class KeySpace:
 
     def camera_health(self, camera_id: str) -> str:
         return f"{self.namespace}:camera:{camera_id}:health"
+
+    def camera_thumb(self, camera_id: str) -> str:
+        return f"{self.namespace}:camera:{camera_id}:thumb"
+
+    def camera_lease(self, camera_id: str) -> str:
+        return f"{self.namespace}:camera:{camera_id}:lease"
 
     def heartbeat(self, role: str) -> str:
         return f"{self.namespace}:heartbeat:{role}"
