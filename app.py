@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dash import Dash, html
 from fastapi import FastAPI
 
+from callbacks import cctv as cctv_page
+from callbacks import intake as intake_page
 from callbacks import operator as operator_page
 from callbacks import register_all, router
 from data.city import City, load_city
@@ -23,6 +25,8 @@ from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from data.pipeline import IngestPipeline
+from layouts.cctv import cctv_layout
+from layouts.intake import intake_layout
 from layouts.operator import operator_layout
 from layouts.pages import shell
 from layouts.wall import wall_layout
@@ -62,14 +66,24 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     # Pages appear through the router, so callbacks may target components not yet on screen.
     app.config.suppress_callback_exceptions = True
     app.layout = shell()
-    pages: dict[str, Callable[[], html.Div] | str] = {"/": lambda: wall_layout(city, settings)}
+    pages: dict[str, Callable[[], html.Div] | str] = {
+        "/": lambda: wall_layout(city, settings),
+        "/cctv": lambda: cctv_layout(city, settings.camera_fps, settings.wall_refresh_ms),
+    }
     register_all(app, reader, city, settings)
+    cctv_page.register(app, city, settings)
     if settings.operator_page_enabled:
         pages["/operator"] = lambda: operator_layout(city)
         operator_page.register(app, city, engine, store)
+        pages["/admin/data"] = lambda: intake_layout(city)
+        intake_page.register(app, city, engine, store)
     else:
         pages["/operator"] = "Halaman Input Data OPD"
+        pages["/admin/data"] = "Halaman Data Masuk"
     router.register(app, pages)
+    # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
+    # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.
+    app._setup_server()
     return app
 
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         description="Until accounts exist it has no login: 'auto' enables it only when the web "
         "server listens on loopback (a local demo), 'on' everywhere, 'off' never.",
     )
+    camera_access: Literal["auto", "all", "street", "none"] = Field(
+        default="auto",
+        title="Who may watch which camera, until accounts exist",
+        description="School cameras show children. 'auto': every camera when the web server "
+        "listens on loopback (a local demo), street cameras only otherwise; 'all'; 'street'; "
+        "'none'.",
+    )
     mqtt_url: str | None = Field(
         default=None,
         title="MQTT broker for the ingest role: mqtt[s]://[user:password@]host[:port]",
@@ -153,6 +160,12 @@ class Settings(BaseSettings):
         if stalled is not None and value <= stalled:
             raise ValueError("must be longer than KOMANDO_CAMERA_STALLED_AFTER_S")
         return value
+
+    def camera_allowed(self, kind: str) -> bool:
+        access = self.camera_access
+        if access == "auto":
+            access = "all" if self.host in ("127.0.0.1", "localhost", "::1") else "street"
+        return access == "all" or (access == "street" and kind == "street")
 
     @property
     def operator_page_enabled(self) -> bool:

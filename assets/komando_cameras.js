@@ -178,10 +178,30 @@
 
   function scan() {
     document.querySelectorAll("[data-stream-cameras]").forEach(function (grid) {
+      var current = grid._komandoGrid;
+      if (current && current.cameras !== grid.dataset.streamCameras) current.stop();
       if (!grid._komandoGrid) grid._komandoGrid = new Grid(grid);
     });
   }
 
-  new MutationObserver(scan).observe(document.documentElement, {childList: true, subtree: true});
+  // Click a tile to enlarge it; click again or press Escape to put it back.
+  document.addEventListener("click", function (event) {
+    var tile = event.target.closest && event.target.closest(".camera-tile");
+    if (!tile) return;
+    document.querySelectorAll(".camera-tile.enlarged").forEach(function (other) {
+      if (other !== tile) other.classList.remove("enlarged");
+    });
+    tile.classList.toggle("enlarged");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(".camera-tile.enlarged").forEach(function (tile) {
+      tile.classList.remove("enlarged");
+    });
+  });
+
+  new MutationObserver(scan).observe(document.documentElement, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["data-stream-cameras"],
+  });
   document.addEventListener("DOMContentLoaded", scan);
 })();

@@ -84,8 +84,13 @@ class VideoService:
         return placeholder_svg(title, subtitle, name), "image/svg+xml", headers
 
     def camera_or_404(self, camera_id: str) -> None:
-        if camera_id not in self.cameras:
+        """Unknown cameras are 404; a camera this viewer may not watch is 403. (Per-viewer
+        rights arrive with accounts; until then KOMANDO_CAMERA_ACCESS decides.)"""
+        camera = self.cameras.get(camera_id)
+        if camera is None:
             raise HTTPException(status_code=404, detail="kamera tidak dikenal")
+        if not self.settings.camera_allowed(camera.kind):
+            raise HTTPException(status_code=403, detail="tidak berhak melihat kamera ini")
 
 
 def _part(camera_id: str, body: bytes, media_type: str, headers: dict[str, str]) -> bytes:

@@ -251,5 +251,6 @@ def test_ingest_rebuilds_the_live_state_from_sql_by_itself(engine, city, live_st
     worker.tick()  # notices, rebuilds from SQL, then carries on
     kpis = live_store.kpis()[1]
     assert kpis["kehadiran_siswa"][0] == 93.0  # an operator value only SQL still had
+    assert "disdik" in live_store.opd_freshness()  # and when that OPD last entered data
     assert len(live_store.sensors()[1]) == len(city.config.sensors)
     assert not live_store.needs_rebuild()

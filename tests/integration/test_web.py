@@ -121,3 +121,29 @@ def test_sensor_callback_sends_data_once_then_nothing_while_unchanged(web):
     again = client.post("/_dash-update-component", json=sensor_callback_body(version, shown))
     assert again.status_code == 204  # unchanged: no body at all
     assert again.content == b""
+
+
+def test_school_cameras_are_refused_when_served_beyond_this_machine(
+    redis_url, live_store, tmp_path
+):
+    settings = load_settings(redis_url=redis_url, data_dir=tmp_path, host="0.0.0.0")
+    assert settings.camera_access == "auto"
+    app = create_app(settings)
+    store = LiveStore(live_store.client, settings.redis_namespace)
+    now = time.time()
+    for camera in ("sdn1-gerbang", "simpang-sudirman"):
+        store.publish_frame(
+            camera,
+            b"\xff\xd8frame",
+            CameraHealth(state="live", seq=1, frame_ts=now, updated_ts=now),
+        )
+    with TestClient(app.server) as client:
+        assert client.get("/video/simpang-sudirman.jpg").status_code == 200
+        for path in (
+            "/video/sdn1-gerbang.jpg",
+            "/video/sdn1-gerbang.mjpg",
+            "/video/wall.stream?cameras=simpang-sudirman,sdn1-gerbang",
+        ):
+            refused = client.get(path)
+            assert refused.status_code == 403, path
+            assert b"frame" not in refused.content
