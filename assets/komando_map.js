@@ -32,12 +32,30 @@ window.komando = Object.assign({}, window.komando, {
       layer.bindTooltip(box, {direction: "top", offset: [0, -14], className: "sensor-tooltip"});
     },
     cameraPoint: function (feature, latlng) {
-      return L.marker(latlng, {
+      var marker = L.marker(latlng, {
         icon: L.divIcon({className: "camera-icon", html: '<div class="camera-pin">▣</div>',
                          iconSize: [26, 26], iconAnchor: [13, 13]}),
         title: feature.properties.name,
         keyboard: false,
       });
+      // Click: a live thumbnail, refreshed each second while the pop-up is open.
+      var box = document.createElement("div");
+      var title = document.createElement("b");
+      title.textContent = feature.properties.name;
+      var img = document.createElement("img");
+      img.className = "camera-popup-image";
+      img.alt = feature.properties.name;
+      box.appendChild(title);
+      box.appendChild(img);
+      var timer = null;
+      var thumb = "/video/" + encodeURIComponent(feature.properties.id) + "/thumb.jpg";
+      marker.bindPopup(box, {className: "camera-popup", minWidth: 200});
+      marker.on("popupopen", function () {
+        img.src = thumb + "?t=" + Date.now();
+        timer = window.setInterval(function () { img.src = thumb + "?t=" + Date.now(); }, 1000);
+      });
+      marker.on("popupclose", function () { window.clearInterval(timer); });
+      return marker;
     },
   },
 });

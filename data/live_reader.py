@@ -68,6 +68,9 @@ class LiveReader:
             replies = await pipe.execute()
         return {camera_id: decode_health(raw) for camera_id, raw in zip(ids, replies, strict=True)}
 
+    async def thumbnail(self, camera_id: str) -> bytes | None:
+        return await self.client.get(self.keys.camera_thumb(camera_id))
+
     async def camera(self, camera_id: str) -> tuple[bytes | None, CameraHealth | None]:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.get(self.keys.camera_frame(camera_id))

@@ -188,6 +188,20 @@ def add_video_routes(server: FastAPI, hub: FrameHub, city: City, settings: Setti
         body, media_type, headers = service.picture(camera_id, frame, jpeg_only=False)
         return Response(body, media_type=media_type, headers={**NO_CACHE, **headers})
 
+    async def thumbnail(camera_id: str) -> Response:
+        """A small picture for map pop-ups, refreshed by the grabber about once a second; a
+        camera that is not live gets its (full-size) placeholder instead."""
+        service.camera_or_404(camera_id)
+        try:
+            frame = await hub.latest(camera_id)
+            thumb = await hub.reader.thumbnail(camera_id)
+        except redis.RedisError:
+            frame, thumb = Frame(camera_id, None, None, time.monotonic()), None
+        body, media_type, headers = service.picture(camera_id, frame, jpeg_only=False)
+        if thumb is not None and media_type == "image/jpeg":
+            body = thumb
+        return Response(body, media_type=media_type, headers={**NO_CACHE, **headers})
+
     async def mjpeg(camera_id: str, request: Request) -> StreamingResponse:
         service.camera_or_404(camera_id)
         return StreamingResponse(
@@ -215,5 +229,8 @@ def add_video_routes(server: FastAPI, hub: FrameHub, city: City, settings: Setti
     )
     server.add_api_route(
         "/video/{camera_id}.jpg", snapshot, methods=["GET"], include_in_schema=False
+    )
+    server.add_api_route(
+        "/video/{camera_id}/thumb.jpg", thumbnail, methods=["GET"], include_in_schema=False
     )
     server.add_api_route("/video/{camera_id}.mjpg", mjpeg, methods=["GET"], include_in_schema=False)

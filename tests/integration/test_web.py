@@ -147,3 +147,20 @@ def test_school_cameras_are_refused_when_served_beyond_this_machine(
             refused = client.get(path)
             assert refused.status_code == 403, path
             assert b"frame" not in refused.content
+
+
+def test_thumbnail_route_serves_the_small_picture_or_a_placeholder(web):
+    client, store = web
+    now = time.time()
+    store.publish_frame(
+        "simpang-sudirman",
+        b"\xff\xd8full",
+        CameraHealth(state="live", seq=3, frame_ts=now, updated_ts=now),
+    )
+    store.client.set(store.keys.camera_thumb("simpang-sudirman"), b"\xff\xd8thumb", ex=60)
+    response = client.get("/video/simpang-sudirman/thumb.jpg")
+    assert response.content == b"\xff\xd8thumb"
+    assert response.headers["x-camera-state"] == "live"
+    offline = client.get("/video/sdn1-gerbang/thumb.jpg")  # no frame at all
+    assert offline.headers["content-type"].startswith("image/svg+xml")
+    assert client.get("/video/nope/thumb.jpg").status_code == 404
