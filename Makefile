@@ -13,6 +13,7 @@ test: $(VENV)/.test-deps
 	bash scripts/ensure-chromium
 	bash scripts/ensure-postgres
 	bash scripts/ensure-mosquitto
+	bash scripts/ensure-media-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
