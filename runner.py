@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,9 +28,6 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
     from data.history import BatchWriter, make_engine
     from data.ingest import start_ingest
     from data.live_store import LiveStore, connect
-    from data.models import CameraHealth
-    from video.grabber import start_grabbers
-    from video.sources import CameraSourceError, resolve_source
 
     assert settings.redis_url
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
@@ -61,29 +57,31 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
                 )
             )
     if "grab" in settings.roles:
-        cameras = []
-        for camera in city.config.cameras:
-            try:
-                source = resolve_source(
-                    camera.id, camera.source, os.environ, settings.effective_secrets_dir
-                )
-            except CameraSourceError as exc:
-                # One misconfigured camera must not keep the others dark: it stays offline,
-                # with the reason in the log.
-                log.error("%s; the camera stays offline", exc)
-                store.set_camera_health(
-                    camera.id, CameraHealth(state="offline", updated_ts=time.time(), error=str(exc))
-                )
-                continue
-            cameras.append((camera.id, source))
-        threads += start_grabbers(
-            cameras,
+        from video.grabber import GrabTiming
+        from video.role import start_grab_role
+        from video.shards import parse_shard
+
+        # `python -m video --shard I/N` passes its shard as KOMANDO_CAMERA_SHARD; read here
+        # until the settings carry it as `camera_shard`.
+        shard_text = getattr(settings, "camera_shard", None)
+        if shard_text is None:
+            shard_text = os.environ.get("KOMANDO_CAMERA_SHARD")
+        pool = start_grab_role(
+            city,
             store,
             stop,
-            settings.camera_fps,
-            settings.camera_width,
-            settings.camera_jpeg_quality,
+            environ=os.environ,
+            secrets_dir=settings.effective_secrets_dir,
+            fps=settings.camera_fps,
+            width=settings.camera_width,
+            quality=settings.camera_jpeg_quality,
+            timing=GrabTiming(
+                stalled_after_s=settings.camera_stalled_after_s,
+                offline_after_s=settings.camera_offline_after_s,
+            ),
+            shard=parse_shard(shard_text),
         )
+        threads += pool.threads
     return threads
 
 

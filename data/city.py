@@ -7,12 +7,22 @@ reading Python.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SensorKind = Literal["air_quality", "water_level", "traffic_flow", "parking"]
 Dimension = Literal["governance", "branding", "economy", "living", "society", "environment"]
@@ -88,6 +98,123 @@ class SchoolConfig(_Strict):
     lng: float = Field(ge=94.0, le=141.5)
 
 
+SourceType = Literal["auto", "rtsp", "mjpeg", "snapshot", "file", "device"]
+SOURCE_TYPES: tuple[str, ...] = ("rtsp", "mjpeg", "snapshot", "file", "device")
+_DEVICE = re.compile(r"^device:(\d{1,3}|/dev/video\d{1,3})$")
+_HOURS_WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def source_type_of(source: str, declared: str = "auto") -> str:
+    """What kind of camera `source` (a resolved URL, a path or `device:N`) is.
+
+    HTTP cameras come in two kinds that a URL cannot tell apart: a stream (MJPEG, the default)
+    and a snapshot URL answering one JPEG per request, which must be declared. Raises ValueError
+    when the source does not fit the declared kind; the message never repeats the source.
+    """
+    scheme = source.split("://", 1)[0].lower() if "://" in source else ""
+    if source.startswith("device:"):
+        found = "device" if _DEVICE.match(source) else ""
+        if not found:
+            raise ValueError("a local device is `device:<number>` or `device:/dev/video<number>`")
+    elif source.startswith("sample:"):
+        found = "file"
+    elif scheme in ("rtsp", "rtsps"):
+        found = "rtsp"
+    elif scheme in ("http", "https"):
+        found = "snapshot" if declared == "snapshot" else "mjpeg"
+    elif scheme in ("", "file"):
+        found = "file"
+    else:
+        raise ValueError(
+            f"unsupported URL scheme {scheme}://; a camera is rtsp://, http(s):// (MJPEG stream "
+            "or snapshot), a video file or device:<n>"
+        )
+    if declared not in ("auto", found):
+        raise ValueError(f"source_type is {declared} but the source is a {found} source")
+    return found
+
+
+@dataclass(frozen=True)
+class EnabledHours:
+    """Local times of day a camera is read, as [start, end) minute windows; a window whose end is
+    before its start runs overnight ("22:00-06:00")."""
+
+    windows: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> EnabledHours:
+        windows = []
+        for part in text.split(","):
+            match = _HOURS_WINDOW.match(part.strip())
+            if not match:
+                raise ValueError(
+                    f"{part.strip()!r} is not a time window: write HH:MM-HH:MM, e.g. 06:00-18:00 "
+                    "(overnight 22:00-06:00; several separated by commas)"
+                )
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
+                raise ValueError(f"{part.strip()!r}: hours run 00:00..24:00")
+            start, end = h1 * 60 + m1, h2 * 60 + m2
+            if start == end:
+                raise ValueError(
+                    f"{part.strip()!r}: start and end are the same time; for a camera that is "
+                    "always on, leave enabled_hours out"
+                )
+            windows.append((start, end))
+        return cls(tuple(windows))
+
+    def contains(self, minute_of_day: float) -> bool:
+        for start, end in self.windows:
+            if start < end and start <= minute_of_day < end:
+                return True
+            if start > end and (minute_of_day >= start or minute_of_day < end):
+                return True
+        return False
+
+    def is_on(self, moment: datetime) -> bool:
+        """`moment` must already be in the city's time zone."""
+        return self.contains(moment.hour * 60 + moment.minute + moment.second / 60)
+
+    @property
+    def label(self) -> str:
+        """ "06.00–18.00", as Indonesian writes times."""
+
+        def hhmm(minute: int) -> str:
+            return f"{minute // 60:02d}.{minute % 60:02d}"
+
+        return ", ".join(f"{hhmm(start)}–{hhmm(end)}" for start, end in self.windows)
+
+
+class PrivacyMask(_Strict):
+    """A polygon blacked out of every published picture, before it is encoded."""
+
+    name: str = Field(
+        default="", max_length=80, title="What it hides, e.g. 'jendela rumah tetangga'"
+    )
+    points: list[tuple[float, float]] = Field(
+        min_length=3,
+        max_length=64,
+        title="Corners [x, y] as fractions of the picture's width and height (0..1, top left 0, 0)",
+    )
+
+    @field_validator("points")
+    @classmethod
+    def _inside_and_not_flat(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for x, y in points:
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(
+                    f"corner [{x}, {y}] is outside the picture: x and y are fractions of its "
+                    "width and height, from 0 to 1"
+                )
+        doubled_area = sum(
+            x1 * y2 - x2 * y1
+            for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True)
+        )
+        if abs(doubled_area) < 1e-6:
+            raise ValueError("the polygon has no area (its corners lie on one line)")
+        return points
+
+
 class CameraConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Camera id")
     name: str = Field(min_length=1, max_length=120)
@@ -98,9 +225,41 @@ class CameraConfig(_Strict):
     lng: float = Field(ge=94.0, le=141.5)
     source: str = Field(
         min_length=1,
-        title="`sample:<file>` for a shipped demo clip, or `env:<VARIABLE>` / `secret:<name>` "
-        "for a real camera URL, which may carry credentials and is never committed",
+        title="`sample:<file>` for a shipped demo clip, `device:<n>` for a local camera, or "
+        "`env:<VARIABLE>` / `secret:<name>` for a real camera URL, which may carry credentials "
+        "and is never committed",
     )
+    source_type: SourceType = Field(
+        default="auto",
+        title="rtsp | mjpeg | snapshot | file | device; auto: from the URL (http = MJPEG). "
+        "An HTTP URL that answers one JPEG per request must say `snapshot`",
+    )
+    fps: float | None = Field(
+        default=None, gt=0, le=30, title="Frames per second published; empty: KOMANDO_CAMERA_FPS"
+    )
+    width: int | None = Field(
+        default=None, ge=64, le=3840, title="Width of published frames (px); empty: global"
+    )
+    jpeg_quality: int | None = Field(
+        default=None, ge=10, le=100, title="JPEG quality of frames; empty: global"
+    )
+    privacy_masks: list[PrivacyMask] = Field(
+        default_factory=list,
+        max_length=32,
+        title="Areas blacked out before encoding (classrooms, neighbours' windows)",
+    )
+    enabled_hours: str | None = Field(
+        default=None,
+        title="Local hours the camera is read, e.g. '06:00-18:00' or '22:00-06:00'; "
+        "outside them it is not opened at all. Empty: always",
+    )
+
+    @field_validator("enabled_hours")
+    @classmethod
+    def _hours_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            EnabledHours.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _school_camera_has_school(self) -> CameraConfig:
@@ -110,7 +269,14 @@ class CameraConfig(_Strict):
             raise ValueError(
                 "credentials in a committed camera URL: use env:<VARIABLE> or secret:<name> instead"
             )
+        # env:/secret: sources are checked once resolved, when the grabber starts.
+        if not self.source.startswith(("env:", "secret:")):
+            source_type_of(self.source, self.source_type)
         return self
+
+    @property
+    def hours(self) -> EnabledHours | None:
+        return EnabledHours.parse(self.enabled_hours) if self.enabled_hours else None
 
 
 class LocalizedName(_Strict):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import cached_property
 
 import redis
+from redis.commands.core import Script
 
 from data.live_keys import (
     FRAME_TTL_S,
@@ -113,6 +115,72 @@ class LiveStore:
 
     def set_camera_health(self, camera_id: str, health: CameraHealth) -> None:
         self.client.hset(self.keys.camera_health(camera_id), mapping=encode_health(health))
+
+    # -- thumbnails (map pop-ups) -------------------------------------------------------------
+    def publish_thumbnail(self, camera_id: str, jpeg: bytes) -> None:
+        """A small JPEG, refreshed about once a second; it expires with the frame, so a dead
+        grabber leaves no thumbnail behind either."""
+        self.client.set(self.keys.camera_thumb(camera_id), jpeg, ex=FRAME_TTL_S)
+
+    def thumbnail(self, camera_id: str) -> bytes | None:
+        return self.client.get(self.keys.camera_thumb(camera_id))
+
+    # -- camera leases: which grab worker owns which camera ------------------------------------
+    # A lease is a key holding the owner's id with a TTL. Taking and renewing it is one script:
+    # SET if the key is missing (first start, an expired owner, a Redis restart) or already
+    # ours, so a camera is never grabbed by two workers at once, and a dead worker's cameras are
+    # free again once its leases expire.
+    _LEASE_TAKE_LUA = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+    _LEASE_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+    @cached_property
+    def _lease_take(self) -> Script:
+        return self.client.register_script(self._LEASE_TAKE_LUA)
+
+    @cached_property
+    def _lease_release(self) -> Script:
+        return self.client.register_script(self._LEASE_RELEASE_LUA)
+
+    def acquire_camera_lease(self, camera_id: str, owner: str, ttl_s: float) -> bool:
+        """Take (or keep) the lease on `camera_id` for `ttl_s`; False when another owner has it."""
+        script = self._lease_take
+        ttl_ms = max(1, round(ttl_s * 1000))
+        return bool(script(keys=[self.keys.camera_lease(camera_id)], args=[owner, ttl_ms]))
+
+    def renew_camera_leases(
+        self, owner: str, camera_ids: Iterable[str], ttl_s: float
+    ) -> dict[str, bool]:
+        """Extend `owner`'s leases in one round trip: camera id -> still held."""
+        ids = list(camera_ids)
+        if not ids:
+            return {}
+        script = self._lease_take
+        ttl_ms = max(1, round(ttl_s * 1000))
+        pipe = self.client.pipeline(transaction=False)
+        for camera_id in ids:
+            script(keys=[self.keys.camera_lease(camera_id)], args=[owner, ttl_ms], client=pipe)
+        return {camera_id: bool(held) for camera_id, held in zip(ids, pipe.execute(), strict=True)}
+
+    def release_camera_lease(self, camera_id: str, owner: str) -> bool:
+        """Give the camera up (a clean stop), only if `owner` still holds it."""
+        script = self._lease_release
+        return bool(script(keys=[self.keys.camera_lease(camera_id)], args=[owner]))
+
+    def camera_lease_owner(self, camera_id: str) -> str | None:
+        owner = self.client.get(self.keys.camera_lease(camera_id))
+        return owner.decode() if owner is not None else None
 
     def beat(self, role: str, now: float | None = None) -> None:
         self.client.set(

@@ -58,3 +58,4 @@ class CameraHealth(BaseModel):
     height: int = 0
     reconnects: int = 0
     error: str = ""
+    worker: str = ""  # the grab worker holding the camera's lease (host:pid:tag), for operators

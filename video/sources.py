@@ -1,4 +1,4 @@
-"""Where a camera's frames come from: shipped demo clips, files, or stream URLs.
+"""Where a camera's frames come from: shipped demo clips, files, devices or stream URLs.
 
 A real camera's URL usually carries its credentials (rtsp://user:password@nvr/…), so the city's
 committed configuration never holds it: `env:<VARIABLE>` reads it from the environment and
@@ -27,7 +27,8 @@ def resolve_source(
     secrets_dir: Path | None = None,
 ) -> str:
     """`sample:<file>` -> the shipped clip; `env:<VAR>` / `secret:<name>` -> the URL kept
-    there; anything else (a file path, a URL without credentials) is passed to OpenCV as is."""
+    there; anything else (a file path, `device:<n>`, a URL without credentials) is used as is.
+    What kind of source the result is, `data.city.source_type_of` says."""
     if source.startswith("sample:"):
         path = SAMPLES_DIR / source.removeprefix("sample:")
         if not path.is_file():
@@ -65,8 +66,3 @@ def resolve_source(
 def redact(source: str) -> str:
     """The source with any credentials replaced, for logs and health messages."""
     return re.sub(r"(://)[^/@]*@", r"\1***@", source)
-
-
-def is_file_source(source: str) -> bool:
-    """Files are replayed in real time and looped; streams are read as fast as they arrive."""
-    return "://" not in source or source.startswith("file://")

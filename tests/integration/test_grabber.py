@@ -1,18 +1,51 @@
-"""The OpenCV grabber on real encoded video, on a dead source, and across a Redis restart."""
+"""The OpenCV grabber on real encoded video, on a dead source, and across a Redis restart;
+privacy masks, thumbnails, enabled hours, and leases between workers, against a real Redis.
+(Network cameras: test_real_cameras.py.)"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 
 from data.camera_status import camera_status
+from data.city import EnabledHours
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
-from video.grabber import CameraGrabber, encode_frame
+from video.grabber import CameraGrabber, CameraSpec, GrabTiming, encode_frame, start_grabbers
+from video.role import start_grab_role
+from video.shards import parse_shard
 from video.sources import SAMPLES_DIR, resolve_source
+
+T = TypeVar("T")
+STREET = str(SAMPLES_DIR / "car-detection.mp4")
+SCHOOL = str(SAMPLES_DIR / "one-by-one-person-detection.mp4")
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def wait_for(check: Callable[[], T], timeout_s: float, what: str) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s} s (last: {value!r})")
+        time.sleep(0.05)
+
+
+def decode(jpeg: bytes) -> np.ndarray:
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert picture is not None
+    return picture
 
 
 def run_grabber(grabber: CameraGrabber, seconds: float) -> None:
@@ -138,3 +171,239 @@ def test_embedded_redis_is_restarted_and_the_live_state_rebuilt(tmp_path, city):
             stop.set()
             ingest.join(timeout=10)
             watchdog.join(timeout=10)
+
+
+# -- privacy masks and thumbnails --------------------------------------------------------------
+def test_masked_area_is_black_in_the_published_frame_and_thumbnail(live_store):
+    # The school clip is a white wall over a wooden floor: bright everywhere unmasked.
+    mask = [(0.0, 0.0), (0.5, 0.0), (0.5, 0.6), (0.0, 0.6)]
+    grabber = CameraGrabber("kelas", SCHOOL, live_store, fps=10, width=640, masks=[mask])
+    run_grabber(grabber, 1.5)
+    frame, health = live_store.camera("kelas")
+    picture = decode(frame)
+    assert picture.shape == (360, 640) and (health.width, health.height) == (640, 360)
+    # Inside the mask (kept 8 px clear of its edge, where JPEG blocks blur): black.
+    assert picture[: 216 - 8, : 320 - 8].max() <= 12
+    # Outside it: the picture is there.
+    assert picture[:, 320 + 8 :].mean() > 60 and picture[216 + 8 :, :].mean() > 60
+    thumb = decode(live_store.thumbnail("kelas"))
+    assert thumb.shape == (108, 192)
+    assert thumb[: 64 - 4, : 96 - 4].max() <= 12 and thumb[:, 100:].mean() > 60
+
+
+def test_thumbnail_about_once_a_second_with_the_frames_ttl(live_store):
+    grabber = CameraGrabber("jalan", STREET, live_store, fps=10, width=320)
+    published: list[bytes] = []
+    original = live_store.publish_thumbnail
+
+    def spy(camera_id: str, jpeg: bytes) -> None:
+        published.append(jpeg)
+        original(camera_id, jpeg)
+
+    live_store.publish_thumbnail = spy
+    run_grabber(grabber, 2.6)
+    assert 2 <= len(published) <= 4  # ~1 per second, not one per frame (~26 frames)
+    assert decode(published[-1]).shape[1] == 192
+    ttl = live_store.client.ttl(live_store.keys.camera_thumb("jalan"))
+    assert 0 < ttl <= 60
+
+
+# -- enabled hours ------------------------------------------------------------------------------
+def test_outside_enabled_hours_the_camera_is_not_opened_and_reports_disabled(live_store):
+    clock = {"now": datetime(2026, 11, 25, 20, 0, tzinfo=WIB)}
+    grabber = CameraGrabber(
+        "gerbang",
+        SCHOOL,
+        live_store,
+        fps=10,
+        width=320,
+        hours=EnabledHours.parse("06:00-18:00"),
+        zone_label="WIB",
+        timing=GrabTiming(hours_check_s=0.1),
+        now_local=lambda: clock["now"],
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=grabber.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        health = wait_for(
+            lambda: live_store.camera("gerbang")[1], 3, "the disabled camera's health"
+        )
+        assert health.state == "disabled"
+        assert health.error == "di luar jam aktif (06.00–18.00 WIB)"
+        time.sleep(0.5)
+        assert grabber.opens == 0 and live_store.camera("gerbang")[0] is None
+        clock["now"] = datetime(2026, 11, 26, 6, 0, tzinfo=WIB)  # the school day starts
+        wait_for(lambda: live_store.camera("gerbang")[1].state == "live", 5, "live at 06.00")
+        assert grabber.opens == 1
+        clock["now"] = datetime(2026, 11, 26, 18, 0, tzinfo=WIB)  # and ends: the camera closes
+        wait_for(lambda: live_store.camera("gerbang")[1].state == "disabled", 3, "disabled")
+        seq = grabber.seq
+        time.sleep(0.5)
+        assert grabber.seq == seq  # nothing read after hours
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+# -- leases: two workers, one camera, one grabber -----------------------------------------------
+def specs(count: int) -> list[CameraSpec]:
+    return [CameraSpec(f"cam-{n}", STREET if n % 2 else SCHOOL, width=160) for n in range(count)]
+
+
+def test_two_workers_with_the_same_shard_grab_each_camera_once(live_store):
+    stop = threading.Event()
+    cameras = specs(4)
+    pools = [
+        start_grabbers(cameras, live_store, stop, worker_id=name, lease_ttl_s=2.0)
+        for name in ("worker-a", "worker-b")
+    ]
+    try:
+        for camera in cameras:
+            wait_for(
+                lambda c=camera: (
+                    (live_store.camera(c.camera_id)[1] or None)
+                    and live_store.camera(c.camera_id)[1].state == "live"
+                ),
+                10,
+                f"{camera.camera_id} live",
+            )
+        time.sleep(2.5)  # past a lease TTL: renewals hold, nobody takes over
+        for index, camera in enumerate(cameras):
+            opened = [pool.worker_id for pool in pools if pool.grabbers[index].opens > 0]
+            assert len(opened) == 1, f"{camera.camera_id} was opened by {opened}"
+            owner = live_store.camera_lease_owner(camera.camera_id)
+            assert owner == opened[0] == live_store.camera(camera.camera_id)[1].worker
+    finally:
+        stop.set()
+        for pool in pools:
+            for thread in pool.threads:
+                thread.join(timeout=10)
+    # A clean stop gives the cameras up at once.
+    assert all(live_store.camera_lease_owner(c.camera_id) is None for c in cameras)
+
+
+def test_a_dead_workers_cameras_are_taken_over_when_its_leases_expire(live_store):
+    cameras = specs(2)
+    stop_a, stop_b = threading.Event(), threading.Event()
+    pool_a = start_grabbers(cameras, live_store, stop_a, worker_id="worker-a", lease_ttl_s=1.0)
+    pool_b = None
+    try:
+        for camera in cameras:
+            wait_for(
+                lambda c=camera: live_store.camera_lease_owner(c.camera_id) == "worker-a",
+                5,
+                "worker-a holds the leases",
+            )
+        pool_b = start_grabbers(cameras, live_store, stop_b, worker_id="worker-b", lease_ttl_s=1.0)
+        wait_for(lambda: live_store.camera("cam-0")[1].seq >= 5, 5, "frames from worker-a")
+        time.sleep(1.5)
+        assert all(g.opens == 0 for g in pool_b.grabbers)  # a standby while worker-a lives
+        # worker-a dies: no goodbye, its leases are left to expire.
+        for grabber in pool_a.grabbers:
+            grabber.release_on_stop = False
+        stop_a.set()
+        for thread in pool_a.threads:
+            thread.join(timeout=10)
+        last_seq = {c.camera_id: live_store.camera(c.camera_id)[1].seq for c in cameras}
+        died = time.monotonic()
+        for camera in cameras:
+            wait_for(
+                lambda c=camera: (
+                    live_store.camera(c.camera_id)[1].worker == "worker-b"
+                    and live_store.camera(c.camera_id)[1].state == "live"
+                ),
+                5,
+                f"worker-b took {camera.camera_id} over",
+            )
+        took_over_s = time.monotonic() - died
+        assert took_over_s < 3.0  # TTL 1 s + a retry at most half a TTL later + the open
+        for camera in cameras:
+            # The sequence goes on from where worker-a left it: viewers waiting for a newer
+            # frame are never handed an older number.
+            assert live_store.camera(camera.camera_id)[1].seq > last_seq[camera.camera_id]
+    finally:
+        stop_a.set()
+        stop_b.set()
+        for thread in [*pool_a.threads, *(pool_b.threads if pool_b else [])]:
+            thread.join(timeout=10)
+
+
+def test_a_worker_that_lost_its_lease_stops_grabbing(live_store):
+    stop = threading.Event()
+    pool = start_grabbers(specs(1), live_store, stop, worker_id="worker-a", lease_ttl_s=0.9)
+    try:
+        wait_for(lambda: pool.grabbers[0].seq >= 3, 5, "frames")
+        # Another worker holds it now (as after a partition): worker-a must let go.
+        live_store.client.set(live_store.keys.camera_lease("cam-0"), "worker-z", px=60_000)
+        wait_for(lambda: not pool.grabbers[0].lease.held, 3, "worker-a noticing")
+        seq = pool.grabbers[0].seq
+        time.sleep(0.8)
+        assert pool.grabbers[0].seq == seq
+        assert live_store.camera_lease_owner("cam-0") == "worker-z"
+    finally:
+        stop.set()
+        for thread in pool.threads:
+            thread.join(timeout=10)
+    assert live_store.camera_lease_owner("cam-0") == "worker-z"  # not released by worker-a
+
+
+# -- the role: shards and per-camera settings from the city -------------------------------------
+def test_grab_role_takes_its_shard_with_the_cameras_own_settings(live_store, city):
+    stop = threading.Event()
+    in_shard = [c.id for c in city.config.cameras if parse_shard("1/2").includes(c.id)]
+    pools = []
+    try:
+        for shard in ("1/2", "2/2"):
+            pools.append(
+                start_grab_role(
+                    city,
+                    live_store,
+                    stop,
+                    environ=os.environ,
+                    secrets_dir=None,
+                    fps=4,
+                    width=320,
+                    shard=parse_shard(shard),
+                )
+            )
+        ids = [sorted(g.camera_id for g in pool.grabbers) for pool in pools]
+        assert ids[0] == sorted(in_shard)
+        assert sorted(ids[0] + ids[1]) == sorted(c.id for c in city.config.cameras)
+        school = next(g for pool in pools for g in pool.grabbers if g.camera_id == "sdn1-gerbang")
+        assert school.masks and school.width == 320 and school.period == 0.25
+        assert school.zone_label == "WIB"
+        frame = wait_for(lambda: live_store.camera("sdn1-gerbang")[0], 5, "a school frame")
+        assert decode(frame)[:60, :40].max() <= 12  # the demo window mask, blacked out
+    finally:
+        stop.set()
+        for pool in pools:
+            for thread in pool.threads:
+                thread.join(timeout=10)
+
+
+def test_a_camera_whose_source_does_not_fit_its_type_stays_offline_with_the_reason(
+    live_store, city
+):
+    camera = city.config.cameras[1].model_copy(
+        update={"source": "env:KOMANDO_TEST_CAM", "source_type": "snapshot"}
+    )
+    patched = city.config.model_copy(update={"cameras": [camera]})
+    from data.city import City
+
+    stop = threading.Event()
+    pool = start_grab_role(
+        City(city.folder, patched),
+        live_store,
+        stop,
+        environ={"KOMANDO_TEST_CAM": "rtsp://user:secret@127.0.0.1:9/ch1"},
+        secrets_dir=None,
+    )
+    stop.set()
+    for thread in pool.threads:
+        thread.join(timeout=10)
+    health = live_store.camera(camera.id)[1]
+    assert pool.grabbers == [] and health.state == "offline"
+    assert "source_type is snapshot but the source is a rtsp source" in health.error
+    assert "secret" not in health.error and "127.0.0.1" not in health.error
