@@ -29,6 +29,8 @@ def badge(status: CameraStatus, zone: ZoneInfo) -> tuple[str, str, str]:
     if status.state == "offline":
         since = f" sejak {format_hhmm(status.last_frame_ts, zone)}" if status.last_frame_ts else ""
         return f"{status.label}{since}", css, status.error
+    if status.state == "disabled":
+        return status.label, css, status.error
     if status.state == "stalled":
         age = format_number(status.frame_age_s or 0, 0)
         return f"{status.label} · {age} dtk", css, status.error

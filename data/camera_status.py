@@ -14,12 +14,17 @@ STATE_LABELS = {
     "stalled": "TERSENDAT",
     "offline": "OFFLINE",
     "connecting": "MENYAMBUNG",
+    "disabled": "DI LUAR JAM",
 }
+
+# A grabber refreshes a non-live camera's report every few seconds; a "disabled" report older
+# than this means the grabber itself is gone, and the camera is simply offline.
+DISABLED_REPORT_FRESH_S = 30.0
 
 
 @dataclass(frozen=True)
 class CameraStatus:
-    state: str  # live | stalled | offline | connecting
+    state: str  # live | stalled | offline | connecting | disabled (outside its enabled hours)
     frame_age_s: float | None  # None: no frame seen yet
     last_frame_ts: float | None
     error: str = ""
@@ -34,6 +39,11 @@ def camera_status(
 ) -> CameraStatus:
     if health is None:
         return CameraStatus("offline", None, None, "belum ada laporan dari grabber")
+    if health.state == "disabled" and now - health.updated_ts <= max(
+        offline_after_s, DISABLED_REPORT_FRESH_S
+    ):
+        last = health.frame_ts if health.frame_ts > 0 else None
+        return CameraStatus("disabled", None, last, health.error)
     if health.frame_ts <= 0:
         # Never had a frame: connecting while the grabber still reports, else offline.
         fresh_report = now - health.updated_ts <= offline_after_s

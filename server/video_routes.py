@@ -60,6 +60,8 @@ class VideoService:
             return "Menyambung…", "menunggu gambar pertama"
         if status.state == "unavailable":
             return "Tidak tersedia", "data langsung tidak terjangkau"
+        if status.state == "disabled":
+            return "Di luar jam aktif", status.error or "kamera tidak direkam saat ini"
         since = (
             f"sejak {format_hhmm(status.last_frame_ts, self.zone)} "
             f"{self.city.config.timezone_label}"

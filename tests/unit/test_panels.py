@@ -80,3 +80,22 @@ def test_placeholder_escapes_names():
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert svg.startswith("<svg")
+
+
+def test_a_camera_outside_its_hours_is_disabled_not_offline():
+    report = CameraHealth(
+        state="disabled",
+        seq=5,
+        frame_ts=NOW - 3600,
+        updated_ts=NOW - 2,
+        error="di luar jam aktif (06.00–18.00 WIB)",
+    )
+    status = camera_status(report, NOW, 3, 10)
+    assert status.state == "disabled"
+    assert badge(status, WIB) == (
+        "DI LUAR JAM",
+        "camera-badge state-disabled",
+        "di luar jam aktif (06.00–18.00 WIB)",
+    )
+    gone = report.model_copy(update={"updated_ts": NOW - 120})  # the grabber stopped reporting
+    assert camera_status(gone, NOW, 3, 10).state == "offline"
