@@ -5,6 +5,8 @@ privacy masks, thumbnails, enabled hours, and leases between workers, against a 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from data.camera_status import camera_status
 from data.city import EnabledHours
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
+from settings import PROJECT_ROOT
 from video.grabber import CameraGrabber, CameraSpec, GrabTiming, encode_frame, start_grabbers
 from video.role import start_grab_role
 from video.shards import parse_shard
@@ -407,3 +410,89 @@ def test_a_camera_whose_source_does_not_fit_its_type_stays_offline_with_the_reas
     assert pool.grabbers == [] and health.state == "offline"
     assert "source_type is snapshot but the source is a rtsp source" in health.error
     assert "secret" not in health.error and "127.0.0.1" not in health.error
+
+
+# -- `python -m video` as worker processes ---------------------------------------------------
+def video_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "video", *args],
+        cwd=PROJECT_ROOT,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_video_cli_explains_shards_and_leases_and_refuses_a_bad_shard():
+    helped = video_cli("--help")
+    assert helped.returncode == 0
+    for words in ("--shard I/N", "crc32", "lease", "expire", "--shard all"):
+        assert words in helped.stdout
+    listed = [video_cli("--shard", f"{i}/3", "--list").stdout.split() for i in (1, 2, 3)]
+    assert sorted(c for ids in listed for c in ids) == ["sdn1-gerbang", "simpang-sudirman"]
+    bad = video_cli("--shard", "5/4")
+    assert bad.returncode == 2 and "--shard: shard '5/4': I must be 1..4" in bad.stderr
+
+
+def test_two_worker_processes_on_the_same_shard_grab_each_camera_once(redis_url, tmp_path):
+    env = {**os.environ, "REDIS_URL": redis_url, "KOMANDO_DATA_DIR": str(tmp_path)}
+    store = LiveStore(connect(redis_url), "komando:prabumulih")
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "video", "--shard", "1/1"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    cameras = ("sdn1-gerbang", "simpang-sudirman")
+    try:
+        for camera_id in cameras:
+            wait_for(
+                lambda c=camera_id: (h := store.camera(c)[1]) is not None and h.state == "live",
+                20,
+                f"{camera_id} live",
+            )
+        time.sleep(1.0)
+        pids = {str(w.pid) for w in workers}
+        owners = {c: store.camera_lease_owner(c) for c in cameras}
+        for camera_id, owner in owners.items():
+            assert owner is not None and owner.split(":")[1] in pids
+            assert store.camera(camera_id)[1].worker == owner
+    finally:
+        for worker in workers:
+            worker.terminate()
+        codes = [worker.wait(timeout=20) for worker in workers]
+    logs = [worker.stderr.read() for worker in workers]
+    assert codes == [0, 0], logs
+    for camera_id in cameras:
+        # Each camera was taken (and so opened) by exactly one of the two workers.
+        taken = sum(log.count(f"camera {camera_id}: lease taken by") for log in logs)
+        assert taken == 1, logs
+    assert all(store.camera_lease_owner(c) is None for c in cameras)  # released on SIGTERM
+
+
+def test_leases_and_frames_survive_a_redis_restart(tmp_path):
+    with EmbeddedRedis(directory=tmp_path / "r") as server:
+        store = LiveStore(connect(server.url), "komando:test")
+        stop = threading.Event()
+        pool = start_grabbers(specs(1), store, stop, worker_id="worker-a", lease_ttl_s=1.0)
+        try:
+            wait_for(lambda: store.camera("cam-0")[0], 5, "a first frame")
+            server.restart()  # every key is gone, leases too
+            wait_for(
+                lambda: (
+                    store.camera_lease_owner("cam-0") == "worker-a" and store.camera("cam-0")[0]
+                ),
+                5,
+                "lease and frames back",
+            )
+            assert pool.grabbers[0].opens == 1  # the stream went on; only Redis came back
+        finally:
+            stop.set()
+            for thread in pool.threads:
+                thread.join(timeout=10)
