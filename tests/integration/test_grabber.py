@@ -234,6 +234,7 @@ def test_outside_enabled_hours_the_camera_is_not_opened_and_reports_disabled(liv
         )
         assert health.state == "disabled"
         assert health.error == "di luar jam aktif (06.00–18.00 WIB)"
+        assert camera_status(health, time.time(), 3, 10).state == "disabled"  # DI LUAR JAM
         time.sleep(0.5)
         assert grabber.opens == 0 and live_store.camera("gerbang")[0] is None
         clock["now"] = datetime(2026, 11, 26, 6, 0, tzinfo=WIB)  # the school day starts
