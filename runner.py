@@ -61,11 +61,7 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
         from video.role import start_grab_role
         from video.shards import parse_shard
 
-        # `python -m video --shard I/N` passes its shard as KOMANDO_CAMERA_SHARD; read here
-        # until the settings carry it as `camera_shard`.
-        shard_text = getattr(settings, "camera_shard", None)
-        if shard_text is None:
-            shard_text = os.environ.get("KOMANDO_CAMERA_SHARD")
+        shard_text = settings.camera_shard
         pool = start_grab_role(
             city,
             store,

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
         description="Until accounts exist it has no login: 'auto' enables it only when the web "
         "server listens on loopback (a local demo), 'on' everywhere, 'off' never.",
     )
+    camera_shard: str = Field(
+        default="all",
+        title="Cameras this grab process takes: I/N (by crc32 of the camera id) or 'all'",
+    )
     camera_access: Literal["auto", "all", "street", "none"] = Field(
         default="auto",
         title="Who may watch which camera, until accounts exist",
@@ -132,6 +136,14 @@ class Settings(BaseSettings):
             if not names:
                 raise ValueError("name at least one role: web, ingest, grab")
             return frozenset(names)
+        return value
+
+    @field_validator("camera_shard")
+    @classmethod
+    def _check_camera_shard(cls, value: str) -> str:
+        from video.shards import parse_shard  # lazily: only grab processes need it
+
+        parse_shard(value)  # ValueError: "shard '5/4': I must be 1..4"
         return value
 
     @field_validator("mqtt_url")
