@@ -25,7 +25,7 @@ def badge(status: CameraStatus, zone: ZoneInfo) -> tuple[str, str, str]:
     """(badge text, badge class, info line) for one tile."""
     css = f"camera-badge state-{status.state}"
     if status.state == "live":
-        return status.label, css, ""
+        return f"{status.label} · {format_number(status.frame_age_s or 0, 0)} dtk", css, ""
     if status.state == "offline":
         since = f" sejak {format_hhmm(status.last_frame_ts, zone)}" if status.last_frame_ts else ""
         return f"{status.label}{since}", css, status.error

@@ -50,7 +50,10 @@ def camera_status(
         state = "connecting" if fresh_report and health.state == "connecting" else "offline"
         return CameraStatus(state, None, None, health.error)
     age = max(0.0, now - health.frame_ts)
-    if age >= offline_after_s:
+    lost = health.state == "offline" and now - health.updated_ts <= offline_after_s
+    if age >= offline_after_s or lost:
+        # The grabber saw the connection drop (a fresh "offline" report): say so at once
+        # rather than wait for the frame to age; a silent grabber is judged by age alone.
         state = "offline"
     elif age >= stalled_after_s or health.state != "live":
         state = "stalled"

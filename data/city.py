@@ -342,6 +342,15 @@ class BoundaryFiles(_Strict):
     desa_kelurahan: str | None = None
 
 
+class CameraGroupConfig(_Strict):
+    """A named set of cameras for the CCTV wall, e.g. a road corridor. (Each school's and each
+    kecamatan's cameras are grouped automatically.)"""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Group id")
+    name: str = Field(min_length=1, max_length=120)
+    cameras: list[str] = Field(min_length=1, title="Camera ids, in wall order")
+
+
 class CityConfig(_Strict):
     kode: str = Field(pattern=r"^\d{2}\.\d{2}$", title="Kemendagri code of the kota/kabupaten")
     name: str = Field(min_length=1, max_length=80)
@@ -354,6 +363,7 @@ class CityConfig(_Strict):
     schools: list[SchoolConfig] = Field(default_factory=list)
     sensors: list[SensorConfig] = Field(default_factory=list)
     cameras: list[CameraConfig] = Field(default_factory=list)
+    camera_groups: list[CameraGroupConfig] = Field(default_factory=list)
     kpis: list[KpiConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -363,6 +373,7 @@ class CityConfig(_Strict):
             ("schools", self.schools),
             ("sensors", self.sensors),
             ("cameras", self.cameras),
+            ("camera_groups", self.camera_groups),
             ("kpis", self.kpis),
         ):
             seen: set[str] = set()
@@ -386,6 +397,11 @@ class CityConfig(_Strict):
                 raise ValueError(
                     f"camera {camera.id}: school {camera.school!r} is not in `schools`"
                 )
+        camera_ids = {c.id for c in self.cameras}
+        for group in self.camera_groups:
+            unknown = [c for c in group.cameras if c not in camera_ids]
+            if unknown:
+                raise ValueError(f"camera group {group.id}: unknown camera(s) {', '.join(unknown)}")
         return self
 
 

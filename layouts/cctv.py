@@ -43,6 +43,8 @@ def camera_groups(city: City) -> list[CameraGroup]:
         groups.append(CameraGroup("jalan", f"Kamera jalan ({len(street)})", street))
     if school:
         groups.append(CameraGroup("sekolah", f"Kamera sekolah ({len(school)})", school))
+    for group in city.config.camera_groups:  # e.g. road corridors, from the city's config
+        groups.append(CameraGroup(f"grup:{group.id}", group.name, tuple(group.cameras)))
     for item in city.config.schools:
         members = tuple(c.id for c in cameras if c.school == item.id)
         if members:

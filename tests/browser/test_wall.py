@@ -72,7 +72,8 @@ def test_wall001_live_wall_with_map_kpis_and_cameras(wall_page, artifacts):
         assert image.evaluate("el => el.naturalWidth") == 640
         assert image.screenshot() != shot, f"camera {camera}: the picture did not change"
     badges = page.locator(".camera-badge").all_inner_texts()
-    assert badges == ["LANGSUNG", "LANGSUNG"]
+    assert all(b.startswith("LANGSUNG · ") and b.endswith(" dtk") for b in badges), badges
+    assert len(badges) == 2
 
     page.screenshot(path=str(artifacts / "wall-1920x1080.png"))
     assert console.errors == []

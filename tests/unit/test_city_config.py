@@ -82,3 +82,17 @@ def test_committed_camera_url_with_credentials_is_refused(tmp_path):
     message = str(caught.value)
     assert "credentials in a committed camera URL" in message
     assert "12345" not in message  # the error names the field, never the secret
+
+
+def test_camera_groups_name_known_cameras(tmp_path, city):
+    from layouts.cctv import camera_groups
+
+    labels = {g.id: g for g in camera_groups(city)}
+    assert labels["grup:koridor-sudirman"].camera_ids == ("simpang-sudirman",)
+    assert labels["sekolah:sdn1-demo"].camera_ids == ("sdn1-gerbang",)
+
+    def edit(raw):
+        raw["camera_groups"][0]["cameras"].append("ghost-cam")
+
+    with pytest.raises(CityConfigError, match="unknown camera\\(s\\) ghost-cam"):
+        load_city(copy_city(tmp_path, edit))

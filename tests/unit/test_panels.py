@@ -61,6 +61,8 @@ def test_camera_status_is_judged_by_frame_age():
     assert camera_status(health(60), NOW, 3, 10).state == "offline"
     # The grabber claims "live" but its last frame is old: the age wins.
     assert camera_status(health(30, "live"), NOW, 3, 10).state == "offline"
+    # The grabber saw the connection drop: offline at once, not when the frame has aged.
+    assert camera_status(health(1, "offline"), NOW, 3, 10).state == "offline"
     assert camera_status(health(None, "connecting"), NOW, 3, 10).state == "connecting"
     assert camera_status(health(None, "connecting", updated_age=60), NOW, 3, 10).state == "offline"
     assert camera_status(None, NOW, 3, 10).state == "offline"
@@ -99,3 +101,8 @@ def test_a_camera_outside_its_hours_is_disabled_not_offline():
     )
     gone = report.model_copy(update={"updated_ts": NOW - 120})  # the grabber stopped reporting
     assert camera_status(gone, NOW, 3, 10).state == "offline"
+
+
+def test_live_badge_shows_the_frame_age():
+    text, css, info = badge(camera_status(health(1.6), NOW, 3, 10), WIB)
+    assert (text, css, info) == ("LANGSUNG · 2 dtk", "camera-badge state-live", "")
