@@ -42,7 +42,7 @@ class FrameHub:
         self.reader = reader
         self._latest: dict[str, Frame] = {}
         self._announced: dict[str, int] = {}
-        self._changed: dict[str, asyncio.Condition] = {}
+        self._events: dict[str, asyncio.Event] = {}
         self._fetching: dict[str, asyncio.Lock] = {}
         self._listener: asyncio.Task | None = None
         self.listening = False
@@ -85,14 +85,9 @@ class FrameHub:
         if not seq.isdigit():
             return
         self._announced[camera_id] = int(seq)
-        condition = self._changed.get(camera_id)
-        if condition is not None:
-            asyncio.get_running_loop().create_task(self._notify(condition))
-
-    @staticmethod
-    async def _notify(condition: asyncio.Condition) -> None:
-        async with condition:
-            condition.notify_all()
+        event = self._events.pop(camera_id, None)
+        if event is not None:
+            event.set()  # wakes every waiter at once; no lock to hand round
 
     # -- reading -----------------------------------------------------------------------------
     async def latest(self, camera_id: str, max_age_s: float = 0.05) -> Frame:
@@ -102,7 +97,7 @@ class FrameHub:
         cached = self._latest.get(camera_id)
         announced = self._announced.get(camera_id)
         fresh_enough = cached is not None and (
-            (self.listening and announced is not None and cached.seq >= announced)
+            (self.listening and announced is not None and cached.seq == announced)
             or time.monotonic() - cached.fetched_at < max_age_s
         )
         if fresh_enough:
@@ -112,7 +107,7 @@ class FrameHub:
             cached = self._latest.get(camera_id)
             announced = self._announced.get(camera_id)
             if cached is not None and (
-                (announced is not None and cached.seq >= announced and self.listening)
+                (announced is not None and cached.seq == announced and self.listening)
                 or time.monotonic() - cached.fetched_at < max_age_s
             ):
                 return cached
@@ -123,19 +118,23 @@ class FrameHub:
             return frame
 
     async def next_frame(self, camera_id: str, after_seq: int, timeout_s: float) -> Frame:
-        """The first frame newer than `after_seq`, or the latest one when `timeout_s` passes."""
+        """The first frame other than `after_seq`, or the latest one when `timeout_s` passes."""
         deadline = time.monotonic() + timeout_s
-        condition = self._changed.setdefault(camera_id, asyncio.Condition())
         while True:
             frame = await self.latest(camera_id)
             remaining = deadline - time.monotonic()
-            if frame.seq > after_seq or remaining <= 0:
+            # "Different", not "greater": a grabber that restarts its count (a Redis restart
+            # lost the health hash it continues from) must not freeze the camera for viewers.
+            if frame.seq != after_seq or remaining <= 0:
                 return frame
+            if self._announced.get(camera_id, frame.seq) != frame.seq:
+                continue  # announced since `latest()`: fetch it
             wait = remaining if self.listening else min(remaining, FALLBACK_POLL_S)
-            async with condition:
-                # Checked under the lock: an announcement that came in since `latest()` is
-                # not missed (its notify waits for this lock, released inside wait()).
-                if self._announced.get(camera_id, 0) > frame.seq:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(condition.wait(), wait)
+            # One Event per camera per frame, replaced at each announcement: set() wakes every
+            # viewer at once, where Condition.notify_all() makes each re-take the lock in turn.
+            event = self._events.get(camera_id)
+            if event is None:
+                event = self._events[camera_id] = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await event.wait()

@@ -30,6 +30,7 @@ def sixteen_cameras(tmp_path_factory):
         {**base[i % 2], "id": f"{base[i % 2]['id']}-{i:02d}", "name": f"Kamera {i + 1} (demo)"}
         for i in range(16)
     ]
+    config.pop("camera_groups", None)  # they name the demo's cameras, replaced here
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     data = root / "data"
     data.mkdir()
