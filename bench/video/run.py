@@ -4,7 +4,7 @@ viewer and a camera restart, in one run, on real separate processes.
 What runs (all on loopback, all stopped at the end, even on error):
 - a Redis server (`data.redis_server.EmbeddedRedis`, Unix socket);
 - the web role exactly as deployed: `uvicorn --factory app:asgi`, one worker, with REDIS_URL,
-  KOMANDO_CAMERA_FPS=10, KOMANDO_CAMERA_WIDTH=640 and a temporary city of 17 cameras;
+  KOMANDO_CAMERA_FPS=10, KOMANDO_CAMERA_WIDTH=640 and a temporary city with 18 more cameras;
 - Komando's grabber (`CameraGrabber`) in its own process (`grabber_proc.py`), instrumented to
   count JPEG encodes and published frames; beside it, for figure 2, a bare OpenCV loop;
 - load clients (`loadgen.py`): raw asyncio viewers in their own processes;
@@ -173,6 +173,13 @@ def cpu_s(pid: int) -> float:
     return times.user + times.system
 
 
+def busy_s() -> float:
+    """CPU seconds all processes on the machine have run (all cores; interrupts left out, as
+    they are in a process's own times)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system
+
+
 def rss_mb(pid: int) -> float:
     try:
         return psutil.Process(pid).memory_info().rss / 2**20
@@ -182,7 +189,8 @@ def rss_mb(pid: int) -> float:
 
 # -- the system under test -------------------------------------------------------------------
 def write_city(cities_dir: Path) -> None:
-    """Prabumulih with 16 clip cameras and one network camera (its URL from the environment)."""
+    """Prabumulih plus one clip camera, 16 more for the wall, and a network camera (its URL
+    from the environment). The web role never opens a source: the bench's grabbers do."""
     folder = cities_dir / CITY
     shutil.copytree(ROOT / "data" / "cities" / "prabumulih", folder)
     config = yaml.safe_load((folder / "city.yaml").read_text(encoding="utf-8"))
@@ -202,7 +210,9 @@ def write_city(cities_dir: Path) -> None:
     cameras.append(
         template | {"id": NET_CAMERA, "name": "Kamera jaringan uji", "source": "env:BENCH_CAM_URL"}
     )
-    config["cameras"] = cameras
+    # Added to the city's own cameras, not replacing them: other parts of city.yaml (camera
+    # groups) name those, and a city file that no longer validates would stop the bench.
+    config["cameras"] = [*config["cameras"], *cameras]
     (folder / "city.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
 
 
@@ -311,6 +321,7 @@ class Window:
     client_cpu: float
     redis_cpu: float
     grabber_cpu: float
+    other_cpu: float  # everything else on the machine: other people's work skews a window
     redis_gets: int
     errors: dict[str, int]
     connected_at_end: int
@@ -357,7 +368,26 @@ def _delta(after: dict, before: dict, key: str) -> dict[str, int]:
     }
 
 
-def measure(
+BUSY_ELSEWHERE = 0.25  # of a core: a window shared with that much other work is redone once
+
+
+def measure(bench: Bench, grabber: LineProc, *args: Any, **kwargs: Any) -> Window:
+    """`measure_once`, again if other processes on the machine (someone's test suite) took
+    more than a quarter of a core during the window; the quieter of the two counts. A window
+    with a `during` action (the camera restart) is not repeated."""
+    window = measure_once(bench, grabber, *args, **kwargs)
+    if kwargs.get("during") is None and window.other_cpu / window.seconds > BUSY_ELSEWHERE:
+        print(
+            f"  (other processes used {window.other_cpu / window.seconds:.0%} of a core: "
+            "measuring again)",
+            flush=True,
+        )
+        again = measure_once(bench, grabber, *args, **kwargs)
+        window = min(window, again, key=lambda w: w.other_cpu / w.seconds)
+    return window
+
+
+def measure_once(
     bench: Bench,
     grabber: LineProc,
     kind: str,
@@ -397,6 +427,7 @@ def measure(
         before = grabber.stats()
         cpu0 = [cpu_s(p) for p in pids]
         client0 = sum(cpu_s(load.proc.pid) for load in loads)
+        busy0 = busy_s()
         gets0, rss0 = gets(), rss_mb(server_pid)
         t0 = time.monotonic()
         for load in loads:
@@ -408,6 +439,7 @@ def measure(
         after = grabber.stats()
         cpu1 = [cpu_s(p) for p in pids]
         client1 = sum(cpu_s(load.proc.pid) for load in loads)
+        busy1 = busy_s()
         gets1, rss1 = gets(), rss_mb(server_pid)
         results = [json.loads(load.expect("{", 30)) for load in loads]
     finally:
@@ -440,6 +472,10 @@ def measure(
         redis_cpu=cpu1[1] - cpu0[1],
         grabber_cpu=cpu1[2] - cpu0[2],
         client_cpu=client1 - client0,
+        other_cpu=max(
+            0.0,
+            busy1 - busy0 - (client1 - client0) - sum(cpu1) + sum(cpu0),
+        ),
         redis_gets=gets1 - gets0,
         errors=errors,
         connected_at_end=sum(r["connected_at_end"] for r in results),
@@ -456,7 +492,8 @@ def describe(w: Window, label: str = "") -> str:
         f"mean {statistics.mean(d):6.1%} p5 {w.p5():6.1%} min {min(d):6.1%}  "
         f"encodes/frame {w.encodes_per_frame():.2f}  server {w.server_cpu:5.2f}s "
         f"({w.us_per_frame():4.0f} us/frame)  client {w.client_cpu:5.2f}s  "
-        f"redis GET/frame {w.redis_gets / max(1, sum(w.published.values())):.2f}"
+        f"redis GET/frame {w.redis_gets / max(1, sum(w.published.values())):.2f}  "
+        f"other processes {w.other_cpu / w.seconds:.0%}"
         + (f"  errors {w.errors}" if w.errors else "")
     )
 
@@ -791,7 +828,8 @@ def table(res: Results, args: argparse.Namespace) -> list[Row]:
     rows.append(
         Row(
             "4. most MJPEG viewers of one camera, each ≥ 95% of frames (p5 viewer)",
-            f"{res.capacity} (p5 by N: {steps})",
+            ("≥ " if res.capacity == max(args.ladder) else "")
+            + f"{res.capacity} (p5 by N: {steps})",
             f"≥ {AIM_VIEWERS}",
             res.capacity >= AIM_VIEWERS,
         )
@@ -810,6 +848,18 @@ def table(res: Results, args: argparse.Namespace) -> list[Row]:
                     ("grabber", top.grabber_cpu),
                 )
             ),
+            "",
+            None,
+        )
+    )
+    windows = [*res.windows.values(), *res.floor.values()]
+    windows += [w for w in (res.stall, res.wall, res.restart, res.regrab) if w is not None]
+    worst = max(windows, key=lambda w: w.other_cpu / w.seconds)
+    rows.append(
+        Row(
+            "background: CPU of processes outside the bench, worst window kept",
+            f"{worst.other_cpu / worst.seconds:.0%} of a core ({worst.kind}, N={worst.viewers});"
+            f" median {statistics.median(w.other_cpu / w.seconds for w in windows):.0%}",
             "",
             None,
         )
@@ -907,7 +957,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.cpu_seconds = 6.0 if args.quick else 20.0
     args.stall_seconds = 6.0 if args.quick else 20.0
     args.ladder = args.ladder or (
-        [1, 10, 100, 300] if args.quick else [1, 10, 50, 100, 200, 300, 400, 600, 800, 1000]
+        [1, 10, 100, 300] if args.quick else [1, 10, 50, 100, 200, 300, 400, 600, 800, 1000, 1200]
     )
     args.poll = [300] if args.quick else [100, 300]
     return args
