@@ -31,6 +31,7 @@ class Frame:
     jpeg: bytes | None  # None: no frame in Redis (expired, or never published)
     health: CameraHealth | None
     fetched_at: float
+    announcement: int = 0  # how many announcements of the camera had come when it was read
 
     @property
     def seq(self) -> int:
@@ -42,6 +43,9 @@ class FrameHub:
         self.reader = reader
         self._latest: dict[str, Frame] = {}
         self._announced: dict[str, int] = {}
+        # Counted, not compared by seq: a frame read from Redis can be ahead of the last
+        # announcement handled (the loop was busy), and a seq can go back (grabber restart).
+        self._announcements: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
         self._fetching: dict[str, asyncio.Lock] = {}
         self._listener: asyncio.Task | None = None
@@ -85,6 +89,7 @@ class FrameHub:
         if not seq.isdigit():
             return
         self._announced[camera_id] = int(seq)
+        self._announcements[camera_id] = self._announcements.get(camera_id, 0) + 1
         event = self._events.pop(camera_id, None)
         if event is not None:
             event.set()  # wakes every waiter at once; no lock to hand round
@@ -95,25 +100,26 @@ class FrameHub:
         when announcements are down), however many viewers ask at once."""
         self._ensure_listener()
         cached = self._latest.get(camera_id)
-        announced = self._announced.get(camera_id)
         fresh_enough = cached is not None and (
-            (self.listening and announced is not None and cached.seq == announced)
-            or time.monotonic() - cached.fetched_at < max_age_s
+            cached.announcement == self._announcements.get(camera_id, 0)
+            if self.listening
+            else time.monotonic() - cached.fetched_at < max_age_s
         )
         if fresh_enough:
             return cached  # type: ignore[return-value]
         lock = self._fetching.setdefault(camera_id, asyncio.Lock())
         async with lock:
             cached = self._latest.get(camera_id)
-            announced = self._announced.get(camera_id)
+            count = self._announcements.get(camera_id, 0)
             if cached is not None and (
-                (announced is not None and cached.seq == announced and self.listening)
-                or time.monotonic() - cached.fetched_at < max_age_s
+                cached.announcement == count
+                if self.listening
+                else time.monotonic() - cached.fetched_at < max_age_s
             ):
                 return cached
             jpeg, health = await self.reader.camera(camera_id)
             self.redis_reads += 1
-            frame = Frame(camera_id, jpeg, health, time.monotonic())
+            frame = Frame(camera_id, jpeg, health, time.monotonic(), count)
             self._latest[camera_id] = frame
             return frame
 
@@ -127,8 +133,8 @@ class FrameHub:
             # lost the health hash it continues from) must not freeze the camera for viewers.
             if frame.seq != after_seq or remaining <= 0:
                 return frame
-            if self._announced.get(camera_id, frame.seq) != frame.seq:
-                continue  # announced since `latest()`: fetch it
+            if self.listening and self._announcements.get(camera_id, 0) != frame.announcement:
+                continue  # announced since it was read: read again (latest() awaits Redis)
             wait = remaining if self.listening else min(remaining, FALLBACK_POLL_S)
             # One Event per camera per frame, replaced at each announcement: set() wakes every
             # viewer at once, where Condition.notify_all() makes each re-take the lock in turn.
