@@ -61,10 +61,9 @@ import traceback
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
 from typing import IO, BinaryIO, Self
 
-from tests.ports import free_port
+from tests.ports import ServerContext, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -157,7 +156,7 @@ def camera_h264(clip: Path, gop_s: float = 1.0) -> tuple[bytes, Fraction]:
 # --- the server process, as the tests see it ---------------------------------------------------
 
 
-class _CameraProcess:
+class _CameraProcess(ServerContext):
     """Lifecycle shared by both cameras: spawn, wait until it serves, stop, kill, pause, log."""
 
     kind = "camera"
@@ -265,21 +264,6 @@ class _CameraProcess:
 
     def close(self) -> None:
         self.stop()
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _spawn(self) -> None:
         self._log.append(f"=== starting {self.kind} on {self.host}:{self.port} ===")

@@ -32,9 +32,8 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from tests.ports import free_port
+from tests.ports import ServerContext, free_port
 
 _PR_SET_PDEATHSIG = 1
 _LOG_TAIL_LINES = 30
@@ -74,7 +73,7 @@ def _accepts_connections(host: str, port: int) -> bool:
         return False
 
 
-class TemporaryMosquitto:
+class TemporaryMosquitto(ServerContext):
     """`with TemporaryMosquitto() as broker: ... broker.url` — a private, real MQTT broker.
 
     `stop()` ends it (SIGTERM, as systemd would), `start()` brings it back on the same port; with
@@ -178,21 +177,6 @@ class TemporaryMosquitto:
             self.stop()
         finally:
             self._remove_directory()
-
-    def __enter__(self) -> TemporaryMosquitto:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES, since: int = 0) -> str:
         """The end of the broker log (from byte offset `since`), for error messages."""

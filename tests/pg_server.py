@@ -35,12 +35,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psycopg
 
-from tests.ports import free_port
+from tests.ports import ServerContext, free_port
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ def _is_gone(pid: int) -> bool:
     return info is None or info[0] in ("Z", "X")
 
 
-class TemporaryPostgres:
+class TemporaryPostgres(ServerContext):
     """`with TemporaryPostgres() as pg: create_engine(pg.url)` — a private, real PostgreSQL.
 
     `stop()` shuts down cleanly (fast mode), `kill()` SIGKILLs the server to simulate a crash, and
@@ -319,21 +318,6 @@ class TemporaryPostgres:
         finally:
             self.process = None
             self._remove_directory()
-
-    def __enter__(self) -> TemporaryPostgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def reset_database(self) -> None:
         """Drop and recreate the `komando` database (closing its sessions) for a clean slate."""

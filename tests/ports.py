@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import socket
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 
 def free_port() -> int:
@@ -25,3 +27,29 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class ServerContext:
+    """`with SomeServer() as server:` starts it, and closes it whatever happens, also when the
+    start itself fails half-way. Subclasses provide `start()` (returning self) and `close()`."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
