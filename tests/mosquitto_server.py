@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.ports import ServerContext, free_port
+from tests.ports import ServerContext, free_port, log_tail
 
 _PR_SET_PDEATHSIG = 1
 _LOG_TAIL_LINES = 30
@@ -180,14 +180,7 @@ class TemporaryMosquitto(ServerContext):
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES, since: int = 0) -> str:
         """The end of the broker log (from byte offset `since`), for error messages."""
-        try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(since)
-                text = handle.read().decode(errors="replace")
-        except OSError:
-            return f"(no broker log at {self.log_path})"
-        tail = text.splitlines()[-lines:]
-        return f"--- last {len(tail)} lines of {self.log_path} ---\n" + "\n".join(tail)
+        return log_tail(self.log_path, lines, since, "broker")
 
     # --- internals -------------------------------------------------------------------------
 

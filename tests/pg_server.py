@@ -39,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from tests.ports import ServerContext, free_port
+from tests.ports import ServerContext, free_port, log_tail
 
 log = logging.getLogger(__name__)
 
@@ -327,14 +327,7 @@ class TemporaryPostgres(ServerContext):
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES, since: int = 0) -> str:
         """The end of the server log (from byte offset `since`), for error messages."""
-        try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(since)
-                text = handle.read().decode(errors="replace")
-        except OSError:
-            return f"(no server log at {self.log_path})"
-        tail = text.splitlines()[-lines:]
-        return f"--- last {len(tail)} lines of {self.log_path} ---\n" + "\n".join(tail)
+        return log_tail(self.log_path, lines, since, "server")
 
     # --- internals -------------------------------------------------------------------------
 

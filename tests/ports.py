@@ -1,4 +1,4 @@
-"""Ports for the servers the tests start on loopback."""
+"""Shared pieces of the servers the tests start on loopback: ports, start/close, logs."""
 
 from __future__ import annotations
 
@@ -53,3 +53,15 @@ class ServerContext:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def log_tail(path: Path, lines: int, since: int = 0, what: str = "server") -> str:
+    """The end of a server's log file (from byte offset `since`), for error messages."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return f"(no {what} log at {path})"
+    tail = text.splitlines()[-lines:]
+    return f"--- last {len(tail)} lines of {path} ---\n" + "\n".join(tail)

@@ -9,9 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -22,27 +20,15 @@ from data.city import EnabledHours
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
 from settings import PROJECT_ROOT
+from tests.waiting import wait_for
 from video.grabber import CameraGrabber, CameraSpec, GrabTiming, encode_frame, start_grabbers
 from video.role import start_grab_role
 from video.shards import parse_shard
 from video.sources import SAMPLES_DIR, resolve_source
 
-T = TypeVar("T")
 STREET = str(SAMPLES_DIR / "car-detection.mp4")
 SCHOOL = str(SAMPLES_DIR / "one-by-one-person-detection.mp4")
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-def wait_for(check: Callable[[], T], timeout_s: float, what: str) -> T:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s} s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def decode(jpeg: bytes) -> np.ndarray:

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -22,27 +21,16 @@ from data.camera_status import camera_status
 from data.live_store import LiveStore
 from tests.camera_server import MjpegCamera, RtspCamera
 from tests.ports import free_port
+from tests.waiting import wait_for
 from video.grabber import CameraSpec, GrabberPool, GrabTiming, start_grabbers
 from video.sources import SAMPLES_DIR
 
-T = TypeVar("T")
 STREET = SAMPLES_DIR / "car-detection.mp4"
 SCHOOL = SAMPLES_DIR / "one-by-one-person-detection.mp4"
 # The wall's thresholds are 3 s stalled / 10 s offline; these tests pass a 4 s offline threshold
 # to the grabber and to camera_status alike, so "offline within 5 s of the kill" is measurable.
 STALLED_S, OFFLINE_S = 3.0, 4.0
 TIMING = GrabTiming(stalled_after_s=STALLED_S, offline_after_s=OFFLINE_S)
-
-
-def wait_for(check: Callable[[], T], timeout_s: float, what: str) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s} s (last: {value!r})")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
