@@ -34,6 +34,7 @@ from runner import main_for_roles
 from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
 from server.video_routes import add_video_routes
+from server.web_server import KomandoServer
 from settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("komando")
@@ -46,7 +47,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     city = city or load_city(settings.city_dir)
     reader = LiveReader(settings.redis_url, settings.redis_namespace)
     # Our own FastAPI instance so that no API docs pages are published with the dashboard.
-    server = FastAPI(title="Komando", docs_url=None, redoc_url=None, openapi_url=None)
+    server = KomandoServer(title="Komando", docs_url=None, redoc_url=None, openapi_url=None)
     app = Dash(
         __name__,
         server=server,
@@ -59,7 +60,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     # Routes before the server starts: Dash's FastAPI backend then adds a catch-all page route.
     hub = FrameHub(reader)
     app.server.state.frame_hub = hub  # for tests and metrics: how many Redis reads fan-out saved
-    add_video_routes(app.server, hub, city, settings)
+    app.server.state.video = add_video_routes(app.server, hub, city, settings)
     engine = make_engine(settings.effective_database_url)  # connects on first use, not here
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
     add_ingest_routes(app.server, IngestPipeline(city, store, None, engine), engine, city)

@@ -13,25 +13,27 @@ state in `X-Camera-State`, its sequence in `X-Frame-Seq` and the frame's age in 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import redis
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from data.camera_status import CameraStatus, camera_status
 from data.city import City
 from layouts.formatting import format_hhmm
 from server.frame_hub import Frame, FrameHub
 from server.placeholder import placeholder_jpeg, placeholder_svg
+from server.web_server import KomandoServer
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
-NO_CACHE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
+NO_CACHE_RAW = [(b"cache-control", b"no-store, max-age=0"), (b"pragma", b"no-cache")]
 BOUNDARY = "komandoframe"
 LONG_POLL_S = 2.0
 MAX_STREAM_CAMERAS = 64
@@ -47,6 +49,7 @@ class VideoService:
         self.zone = ZoneInfo(city.config.timezone)
         self.cameras = {c.id: c for c in city.config.cameras}
         self._parts: dict[str, tuple[Frame, bytes, bool, float]] = {}
+        self.open_streams = 0  # MJPEG and wall streams being served now (for metrics and tests)
 
     def status(self, frame: Frame) -> CameraStatus:
         return camera_status(
@@ -97,15 +100,6 @@ class VideoService:
         self._parts[camera_id] = (frame, part, live, time.monotonic())
         return part, live
 
-    def camera_or_404(self, camera_id: str) -> None:
-        """Unknown cameras are 404; a camera this viewer may not watch is 403. (Per-viewer
-        rights arrive with accounts; until then KOMANDO_CAMERA_ACCESS decides.)"""
-        camera = self.cameras.get(camera_id)
-        if camera is None:
-            raise HTTPException(status_code=404, detail="kamera tidak dikenal")
-        if not self.settings.camera_allowed(camera.kind):
-            raise HTTPException(status_code=403, detail="tidak berhak melihat kamera ini")
-
 
 def _part(camera_id: str, body: bytes, media_type: str, headers: dict[str, str]) -> bytes:
     lines = [
@@ -132,9 +126,7 @@ async def _frame_or_unavailable(
 async def _stream(service: VideoService, camera_ids: list[str], fps: float) -> AsyncIterator[bytes]:
     """Frames of `camera_ids` as they come, each camera at most `fps` per second. Only the
     newest frame of a camera is ever sent; a slow client receives fewer frames, never a queue
-    of old ones (the ASGI server's flow control makes `yield` wait for a slow reader).
-    No `request.is_disconnected()` per frame: StreamingResponse already cancels this generator
-    when the client goes (ASGI 2.3), and each call cost ~50 us (anyio formats a task repr)."""
+    of old ones (the ASGI server's flow control makes `send` wait for a slow reader)."""
     if len(camera_ids) == 1:
         async for part in _stream_one(service, camera_ids[0], fps):
             yield part
@@ -210,69 +202,176 @@ async def _after_delay(
     return await _frame_or_unavailable(service, camera_id, after, timeout_s)
 
 
-def _fps(request: Request, default: float) -> float:
+def _fps(query: dict[str, list[str]], default: float) -> float:
     try:
-        return min(max(float(request.query_params.get("fps", default)), 0.2), default)
+        return min(max(float(query.get("fps", [default])[0]), 0.2), default)
     except ValueError:
         return default
 
 
-def add_video_routes(server: FastAPI, hub: FrameHub, city: City, settings: Settings) -> None:
-    service = VideoService(hub, city, settings)
+class VideoRoutes:
+    """The `/video/` routes as a bare ASGI app, served ahead of FastAPI (`server.web_server`).
 
-    async def snapshot(camera_id: str, request: Request) -> Response:
-        service.camera_or_404(camera_id)
-        after = request.query_params.get("after", "")
+    A viewer-frame is a few microseconds of real work (the bytes are shared), so what wraps it
+    decides the cost: through Starlette's StreamingResponse and the middleware stack each frame
+    cost ~50 us of server CPU, and each long-poll ~280 us. Here a frame is one `send`.
+    """
+
+    PREFIX = "/video/"
+
+    def __init__(self, service: VideoService) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        name = path[len(self.PREFIX) :]
+        is_stream = name == "wall.stream" or name.endswith(".mjpg")
+        # HEAD only for pictures: a stream's answer never ends, so it has no headers-only form.
+        if scope["method"] != "GET" and not (scope["method"] == "HEAD" and not is_stream):
+            await _refuse(send, 405, "Method Not Allowed")
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if name == "wall.stream":
+            await self.wall_stream(query, send, receive)
+        elif name.endswith("/thumb.jpg") and name.count("/") == 1:
+            await self.thumbnail(name[: -len("/thumb.jpg")], send)
+        elif name.endswith(".mjpg") and "/" not in name:
+            await self.mjpeg(name[: -len(".mjpg")], query, send, receive)
+        elif name.endswith(".jpg") and "/" not in name:
+            await self.snapshot(name[: -len(".jpg")], query, send)
+        else:
+            await _refuse(send, 404, "tidak ditemukan")
+
+    def _refusal(self, camera_id: str) -> tuple[int, str] | None:
+        """Unknown cameras are 404; a camera this viewer may not watch is 403. (Per-viewer
+        rights arrive with accounts; until then KOMANDO_CAMERA_ACCESS decides.)"""
+        camera = self.service.cameras.get(camera_id)
+        if camera is None:
+            return 404, "kamera tidak dikenal"
+        if not self.service.settings.camera_allowed(camera.kind):
+            return 403, "tidak berhak melihat kamera ini"
+        return None
+
+    async def snapshot(self, camera_id: str, query: dict[str, list[str]], send: Send) -> None:
+        if refusal := self._refusal(camera_id):
+            await _refuse(send, *refusal)
+            return
+        after = query.get("after", [""])[0]
         wait = LONG_POLL_S if after.isdigit() else 0.0
         frame = await _frame_or_unavailable(
-            service, camera_id, int(after or -1) if wait else -1, wait
+            self.service, camera_id, int(after) if wait else -1, wait
         )
-        body, media_type, headers = service.picture(camera_id, frame, jpeg_only=False)
-        return Response(body, media_type=media_type, headers={**NO_CACHE, **headers})
+        body, media_type, headers = self.service.picture(camera_id, frame, jpeg_only=False)
+        await _answer(send, 200, body, media_type, headers)
 
-    async def thumbnail(camera_id: str) -> Response:
+    async def thumbnail(self, camera_id: str, send: Send) -> None:
         """A small picture for map pop-ups, refreshed by the grabber about once a second; a
         camera that is not live gets its (full-size) placeholder instead."""
-        service.camera_or_404(camera_id)
+        if refusal := self._refusal(camera_id):
+            await _refuse(send, *refusal)
+            return
+        hub = self.service.hub
         try:
             frame = await hub.latest(camera_id)
             thumb = await hub.reader.thumbnail(camera_id)
         except redis.RedisError:
             frame, thumb = Frame(camera_id, None, None, time.monotonic()), None
-        body, media_type, headers = service.picture(camera_id, frame, jpeg_only=False)
+        body, media_type, headers = self.service.picture(camera_id, frame, jpeg_only=False)
         if thumb is not None and media_type == "image/jpeg":
             body = thumb
-        return Response(body, media_type=media_type, headers={**NO_CACHE, **headers})
+        await _answer(send, 200, body, media_type, headers)
 
-    async def mjpeg(camera_id: str, request: Request) -> StreamingResponse:
-        service.camera_or_404(camera_id)
-        return StreamingResponse(
-            _stream(service, [camera_id], _fps(request, settings.camera_fps)),
-            media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-            headers=NO_CACHE,
+    async def mjpeg(
+        self, camera_id: str, query: dict[str, list[str]], send: Send, receive: Receive
+    ) -> None:
+        if refusal := self._refusal(camera_id):
+            await _refuse(send, *refusal)
+            return
+        fps = _fps(query, self.service.settings.camera_fps)
+        await self._stream_out(
+            send,
+            receive,
+            f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+            _stream(self.service, [camera_id], fps),
         )
 
-    async def wall_stream(request: Request) -> StreamingResponse:
-        names = [c for c in request.query_params.get("cameras", "").split(",") if c]
+    async def wall_stream(self, query: dict[str, list[str]], send: Send, receive: Receive) -> None:
+        names = [c for c in query.get("cameras", [""])[0].split(",") if c]
         if not names or len(names) > MAX_STREAM_CAMERAS:
-            raise HTTPException(status_code=400, detail="sebutkan 1 sampai 64 kamera")
+            await _refuse(send, 400, "sebutkan 1 sampai 64 kamera")
+            return
         for camera_id in names:
-            service.camera_or_404(camera_id)
-        unique = list(dict.fromkeys(names))
-        return StreamingResponse(
-            _stream(service, unique, _fps(request, settings.camera_fps)),
-            media_type=f"multipart/mixed; boundary={BOUNDARY}",
-            headers=NO_CACHE,
+            if refusal := self._refusal(camera_id):
+                await _refuse(send, *refusal)
+                return
+        fps = _fps(query, self.service.settings.camera_fps)
+        await self._stream_out(
+            send,
+            receive,
+            f"multipart/mixed; boundary={BOUNDARY}",
+            _stream(self.service, list(dict.fromkeys(names)), fps),
         )
 
-    # The multiplexed stream first: "/video/wall.stream" must not be read as a camera id.
-    server.add_api_route(
-        "/video/wall.stream", wall_stream, methods=["GET"], include_in_schema=False
-    )
-    server.add_api_route(
-        "/video/{camera_id}.jpg", snapshot, methods=["GET"], include_in_schema=False
-    )
-    server.add_api_route(
-        "/video/{camera_id}/thumb.jpg", thumbnail, methods=["GET"], include_in_schema=False
-    )
-    server.add_api_route("/video/{camera_id}.mjpg", mjpeg, methods=["GET"], include_in_schema=False)
+    async def _stream_out(
+        self, send: Send, receive: Receive, media_type: str, parts: AsyncIterator[bytes]
+    ) -> None:
+        """Send `parts` until the client goes. uvicorn's `send` to a closed connection returns
+        quietly, so the end is noticed by waiting for `http.disconnect` beside the stream: one
+        waiting task per viewer, not one check per frame."""
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": _raw_headers(media_type, {})}
+        )
+
+        async def pump() -> None:
+            async for part in parts:
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+
+        async def until_disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(until_disconnected())]
+        self.service.open_streams += 1
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = None if task.cancelled() else task.exception()
+                if exc is not None and not isinstance(exc, OSError):
+                    raise exc
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await parts.aclose()  # type: ignore[attr-defined]
+            self.service.open_streams -= 1
+
+
+def _raw_headers(media_type: str, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", media_type.encode()),
+        *NO_CACHE_RAW,
+        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+    ]
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, media_type: str, headers: dict[str, str] | None = None
+) -> None:
+    raw = _raw_headers(media_type, headers or {})
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    # The shape FastAPI gives its own errors, so clients see one kind of error body.
+    await _answer(send, status, json.dumps({"detail": detail}).encode(), "application/json")
+
+
+def add_video_routes(
+    server: KomandoServer, hub: FrameHub, city: City, settings: Settings
+) -> VideoService:
+    """Serve `/video/` on `server`, ahead of its middleware and Dash."""
+    service = VideoService(hub, city, settings)
+    server.mount_ahead(VideoRoutes.PREFIX, VideoRoutes(service))
+    return service

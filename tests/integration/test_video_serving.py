@@ -20,6 +20,7 @@ from data.models import CameraHealth
 from runner import start_workers
 from settings import load_settings
 from tests.ports import free_port
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def served(request, redis_url, tmp_path, city):
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    yield base, app.server.state.frame_hub, settings
+    yield base, app.server.state.frame_hub, settings, app.server.state.video
     server.should_exit = True
     stop.set()
     thread.join(timeout=10)
@@ -89,7 +90,7 @@ def read_stream(url: str, seconds: float) -> bytes:
 
 
 def test_snapshot_after_waits_for_the_next_frame(served):
-    base, _, _ = served
+    base, *_ = served
     first = httpx.get(f"{base}/video/simpang-sudirman.jpg")
     seq = int(first.headers["x-frame-seq"])
     started = time.monotonic()
@@ -100,7 +101,7 @@ def test_snapshot_after_waits_for_the_next_frame(served):
 
 
 def test_mjpeg_stream_delivers_frames_at_the_camera_rate(served):
-    base, _, _ = served
+    base, *_ = served
     received = parts(read_stream(f"{base}/video/sdn1-gerbang.mjpg", 2.0))
     assert 10 <= len(received) <= 20  # 8 fps for ~2 s
     headers, body = received[-1]
@@ -112,7 +113,7 @@ def test_mjpeg_stream_delivers_frames_at_the_camera_rate(served):
 
 
 def test_one_wall_stream_carries_every_camera(served):
-    base, _, _ = served
+    base, *_ = served
     received = parts(
         read_stream(f"{base}/video/wall.stream?cameras=sdn1-gerbang,simpang-sudirman&fps=4", 2.0)
     )
@@ -122,7 +123,7 @@ def test_one_wall_stream_carries_every_camera(served):
 
 
 def test_bad_requests(served):
-    base, _, _ = served
+    base, *_ = served
     assert httpx.get(f"{base}/video/nope.jpg").status_code == 404
     assert httpx.get(f"{base}/video/nope.mjpg").status_code == 404
     assert httpx.get(f"{base}/video/wall.stream?cameras=sdn1-gerbang,nope").status_code == 404
@@ -131,7 +132,7 @@ def test_bad_requests(served):
 
 @pytest.mark.parametrize("served", [False], indirect=True)  # no grabber: nothing live
 def test_a_camera_that_stopped_gets_a_placeholder_in_the_stream(served, live_store):
-    base, _, settings = served
+    base, _, settings, _ = served
     store = LiveStore(live_store.client, settings.redis_namespace)
     old = time.time() - 600
     store.publish_frame(
@@ -146,7 +147,7 @@ def test_a_camera_that_stopped_gets_a_placeholder_in_the_stream(served, live_sto
 
 
 def test_many_viewers_share_one_redis_read_per_frame(served):
-    base, hub, _ = served
+    base, hub, *_ = served
 
     async def viewers(count: int, seconds: float) -> list[int]:
         async with httpx.AsyncClient(
@@ -172,3 +173,34 @@ def test_many_viewers_share_one_redis_read_per_frame(served):
     assert min(counts) >= 3, sorted(counts)
     assert reads <= 3 * 2.0 * 8 + 5  # about one read per frame, not one per viewer per frame
     assert sum(counts) > 10 * reads
+
+
+def test_streams_end_on_the_server_when_their_viewers_go(served):
+    # uvicorn's send() to a closed connection returns quietly: a stream that did not watch for
+    # the disconnect would run (and read frames) forever for a viewer who left.
+    base, _, _, video = served
+    host, port = base.removeprefix("http://").split(":")
+
+    async def watch_then_leave() -> int:
+        paths = ["/video/sdn1-gerbang.mjpg"] * 6 + ["/video/wall.stream?cameras=sdn1-gerbang"]
+        writers = []
+        for path in paths:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            await reader.readuntil(b"--komandoframe")  # the stream has started
+            writers.append(writer)
+        watching = video.open_streams
+        for writer in writers:
+            writer.close()
+        return watching
+
+    assert asyncio.run(watch_then_leave()) == 7
+    wait_for(lambda: video.open_streams == 0, timeout_s=5, what="the streams to end")
+
+
+def test_methods_other_than_get_are_refused(served):
+    base, *_ = served
+    assert httpx.post(f"{base}/video/sdn1-gerbang.jpg").status_code == 405
+    assert httpx.head(f"{base}/video/sdn1-gerbang.mjpg").status_code == 405
+    head = httpx.head(f"{base}/video/sdn1-gerbang.jpg")
+    assert head.status_code == 200 and head.headers["content-type"] == "image/jpeg"

@@ -8,7 +8,7 @@ import time
 
 from data.live_keys import KeySpace
 from data.models import CameraHealth
-from server.frame_hub import FrameHub
+from server.frame_hub import HEARTBEAT_S, FrameHub
 
 
 class FakeReader:
@@ -80,3 +80,23 @@ def test_a_sequence_that_goes_back_still_counts_as_new():
         return (await hub.next_frame("cam", 900, 1.0)).seq
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_a_quiet_camera_ends_the_wait_at_its_deadline():
+    # No per-viewer timer: the hub's ticker wakes waiters of cameras that have gone quiet.
+    async def scenario() -> tuple[list[int], list[float]]:
+        hub = listening_hub(FakeReader())
+        hub._on_announcement(b"cam 5")
+        started = time.monotonic()
+
+        async def wait(timeout_s: float) -> tuple[int, float]:
+            frame = await hub.next_frame("cam", after_seq=5, timeout_s=timeout_s)
+            return frame.seq, time.monotonic() - started
+
+        results = await asyncio.gather(wait(0.3), wait(0.8))
+        return [seq for seq, _ in results], [waited for _, waited in results]
+
+    seqs, waited = asyncio.run(scenario())
+    assert seqs == [5, 5]  # nothing new: the frame they had, once their time is up
+    assert 0.3 <= waited[0] < 0.3 + HEARTBEAT_S + 0.2
+    assert 0.8 <= waited[1] < 0.8 + HEARTBEAT_S + 0.2
