@@ -11,9 +11,8 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable
 
-from dash import Dash, html
+from dash import Dash
 from fastapi import FastAPI
 
 from callbacks import cctv as cctv_page
@@ -67,16 +66,16 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     # Pages appear through the router, so callbacks may target components not yet on screen.
     app.config.suppress_callback_exceptions = True
     app.layout = shell()
-    pages: dict[str, Callable[[], html.Div] | str] = {
-        "/": lambda: wall_layout(city, settings),
-        "/cctv": lambda: cctv_layout(city, settings.camera_fps, settings.wall_refresh_ms),
+    pages: dict[str, router.Page] = {
+        "/": lambda lang: wall_layout(city, settings),
+        "/cctv": lambda lang: cctv_layout(city, settings.camera_fps, settings.wall_refresh_ms),
     }
     register_all(app, reader, city, settings)
     cctv_page.register(app, city, settings)
     if settings.operator_page_enabled:
-        pages["/operator"] = lambda: operator_layout(city)
+        pages["/operator"] = lambda lang: operator_layout(city)
         operator_page.register(app, city, engine, store)
-        pages["/admin/data"] = lambda: intake_layout(city)
+        pages["/admin/data"] = lambda lang: intake_layout(city)
         intake_page.register(app, city, engine, store)
     else:
         pages["/operator"] = "Halaman Input Data OPD"

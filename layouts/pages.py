@@ -1,35 +1,53 @@
-"""The page shell and the router's table: which path shows which page."""
+"""The page shell and the pages every path can fall back to."""
 
 from __future__ import annotations
 
 from dash import dcc, html
 
+from layouts.i18n import Text
+
 PAGE_CONTENT = "page-content"
 URL = "url"
+LANG = "lang"  # Store (localStorage): the visitor's language, "id" or "en"
 
 
 def shell() -> html.Div:
-    """Always present; the router fills `page-content` for the current path."""
-    return html.Div([dcc.Location(id=URL), html.Div(id=PAGE_CONTENT, className="page")])
-
-
-def not_found(pathname: str) -> html.Div:
+    """Always present; the router fills `page-content` for the current path and language."""
     return html.Div(
         [
-            html.H1("Halaman tidak ditemukan"),
-            html.P(f"Tidak ada halaman {pathname}."),
-            dcc.Link("Kembali ke dinding komando", href="/"),
+            dcc.Location(id=URL),
+            dcc.Store(id=LANG, storage_type="local"),
+            html.Div(id=PAGE_CONTENT, className="page"),
+        ]
+    )
+
+
+BACK_TO_WALL = Text("Kembali ke dinding komando", "Back to the command wall")
+
+
+def not_found(pathname: str, lang: str = "id") -> html.Div:
+    return html.Div(
+        [
+            html.H1(Text("Halaman tidak ditemukan", "Page not found")(lang)),
+            html.P(Text(f"Tidak ada halaman {pathname}.", f"There is no page {pathname}.")(lang)),
+            dcc.Link(BACK_TO_WALL(lang), href="/"),
         ],
         className="plain-page",
     )
 
 
-def disabled(feature: str) -> html.Div:
+def disabled(feature: str, lang: str = "id") -> html.Div:
     return html.Div(
         [
-            html.H1("Halaman tidak aktif"),
-            html.P(f"{feature} dimatikan pada server ini (lihat README: KOMANDO_OPERATOR_PAGE)."),
-            dcc.Link("Kembali ke dinding komando", href="/"),
+            html.H1(Text("Halaman tidak aktif", "Page switched off")(lang)),
+            html.P(
+                Text(
+                    f"{feature} dimatikan pada server ini (lihat README: KOMANDO_OPERATOR_PAGE).",
+                    f"{feature} is switched off on this server (see README: "
+                    "KOMANDO_OPERATOR_PAGE).",
+                )(lang)
+            ),
+            dcc.Link(BACK_TO_WALL(lang), href="/"),
         ],
         className="plain-page",
     )

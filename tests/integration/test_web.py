@@ -48,13 +48,19 @@ def sensor_callback_body(version: str, shown: str = "") -> dict:
     }
 
 
-def route(client, pathname: str) -> str:
+def route(client, pathname: str, search: str = "", saved_lang: str | None = None) -> str:
     body = {
-        "output": "page-content.children",
-        "outputs": {"id": "page-content", "property": "children"},
-        "inputs": [{"id": "url", "property": "pathname", "value": pathname}],
+        "output": "..page-content.children...lang.data..",
+        "outputs": [
+            {"id": "page-content", "property": "children"},
+            {"id": "lang", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "url", "property": "pathname", "value": pathname},
+            {"id": "url", "property": "search", "value": search},
+        ],
         "changedPropIds": ["url.pathname"],
-        "state": [],
+        "state": [{"id": "lang", "property": "data", "value": saved_lang}],
     }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.text
@@ -70,6 +76,11 @@ def test_wall_page_and_layout_are_served(web):
     wall = route(client, "/")
     assert ids.MAP in wall and "Prabumulih Barat" in wall
     assert "Halaman tidak ditemukan" in route(client, "/no-such-page")
+    # The language: from the URL first (and remembered), else the visitor's saved choice.
+    assert "Page not found" in route(client, "/no-such-page", search="?lang=en")
+    assert '"lang": {"data": "en"}' in route(client, "/no-such-page", search="?lang=en")
+    assert "Page not found" in route(client, "/no-such-page", saved_lang="en")
+    assert "Halaman tidak ditemukan" in route(client, "/no-such-page", "?lang=xx", "fr")
     docs = client.get("/docs")
     assert "swagger" not in docs.text.lower()  # no API docs published, only the app
 
