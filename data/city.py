@@ -337,6 +337,175 @@ class KpiConfig(_Strict):
         return self
 
 
+AlertKind = Literal["air_quality", "water_level", "camera_offline", "opd_late", "kpi"]
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+class AlertLevel(_Strict):
+    """One step of an alert rule: from `category` (sensors, KPIs), `after_s` (cameras) or
+    `after_periods` (OPDs) on, an alert has `severity`."""
+
+    severity: Severity
+    category: str | None = Field(
+        default=None,
+        title="air_quality / water_level / kpi: the category from which this level applies, as "
+        "data/categories.py names it ('Tidak sehat', 'Siaga 2', 'Di luar batas')",
+    )
+    after_s: float | None = Field(
+        default=None, ge=1, le=7 * 86_400, title="camera_offline: seconds offline"
+    )
+    after_periods: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        title="opd_late: reporting periods (by the cadence of the OPD's KPIs) without an entry",
+    )
+
+
+_LEVEL_FIELD = {
+    "air_quality": "category",
+    "water_level": "category",
+    "kpi": "category",
+    "camera_offline": "after_s",
+    "opd_late": "after_periods",
+}
+
+
+class AlertRule(_Strict):
+    """A threshold rule evaluated by the ingest role (data/alerts.py). A city's rule with the
+    id of a default rule replaces it; `enabled: false` switches a default off."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", title="Rule id")
+    kind: AlertKind
+    enabled: bool = True
+    levels: list[AlertLevel] = Field(
+        default_factory=list,
+        max_length=5,
+        title="Thresholds, mildest first; may be left out only with `enabled: false`",
+    )
+    subjects: list[str] | None = Field(
+        default=None,
+        title="Only these sensor / camera / OPD / KPI ids; empty: every one of the kind",
+    )
+    hold_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=86_400,
+        title="A level must hold this long before it opens or escalates an alert (no flapping)",
+    )
+    clear_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        title="The condition must be gone this long before the alert shows 'kembali normal'",
+    )
+    auto_resolve_s: float | None = Field(
+        default=900.0,
+        ge=0,
+        le=30 * 86_400,
+        title="An unacknowledged alert back to normal this long is resolved by the system; "
+        "empty: never (a person resolves every alert)",
+    )
+
+    @model_validator(mode="after")
+    def _levels_fit_kind(self) -> AlertRule:
+        # Lazily: data.categories imports this module.
+        from data.categories import KPI_BAD, KPI_WARN, PM25_BANDS, WATER_SIAGA
+
+        if self.enabled and not self.levels:
+            raise ValueError("an enabled rule needs `levels`")
+        field = _LEVEL_FIELD[self.kind]
+        ranks: list[float] = []
+        for number, level in enumerate(self.levels):
+            given = {
+                name
+                for name in ("category", "after_s", "after_periods")
+                if getattr(level, name) is not None
+            }
+            if given != {field}:
+                raise ValueError(
+                    f"levels[{number}]: a {self.kind} rule's level gives `{field}` (and only it)"
+                )
+            if field == "category":
+                names = {
+                    "air_quality": [c.label for _, c in PM25_BANDS if c.level > 0],
+                    "water_level": [c.label for c in WATER_SIAGA],
+                    "kpi": [KPI_WARN.label, KPI_BAD.label],
+                }[self.kind]
+                if level.category not in names:
+                    raise ValueError(
+                        f"levels[{number}].category: {level.category!r} is not one of "
+                        + ", ".join(repr(n) for n in names)
+                    )
+                ranks.append(names.index(level.category))
+            else:
+                ranks.append(float(getattr(level, field)))
+        severities = [SEVERITY_ORDER[level.severity] for level in self.levels]
+        if ranks != sorted(ranks) or len(set(ranks)) != len(ranks):
+            raise ValueError("`levels` must go from the mildest threshold to the worst")
+        if severities != sorted(severities):
+            raise ValueError("a worse level cannot have a lower severity than a milder one")
+        return self
+
+
+def _rule(rule_id: str, kind: str, levels: list[dict[str, Any]], **extra: Any) -> AlertRule:
+    return AlertRule.model_validate({"id": rule_id, "kind": kind, "levels": levels, **extra})
+
+
+def default_alert_rules() -> list[AlertRule]:
+    """Rules every city gets unless its `alerts:` replaces or disables them by id."""
+    return [
+        _rule(
+            "pm25",
+            "air_quality",
+            [
+                {"category": "Tidak sehat", "severity": "warning"},
+                {"category": "Sangat tidak sehat", "severity": "critical"},
+            ],
+            hold_s=30.0,
+            clear_s=120.0,
+        ),
+        _rule(
+            "tinggi-muka-air",
+            "water_level",
+            [
+                {"category": "Siaga 3", "severity": "warning"},
+                {"category": "Siaga 2", "severity": "warning"},
+                {"category": "Siaga 1", "severity": "critical"},
+            ],
+            hold_s=30.0,
+            clear_s=300.0,
+        ),
+        # The grabber already waits KOMANDO_CAMERA_OFFLINE_AFTER_S before "offline"; this waits
+        # a minute of offline on top of no hold, so a reconnecting camera does not ring.
+        _rule(
+            "kamera-offline",
+            "camera_offline",
+            [{"after_s": 60, "severity": "warning"}],
+            hold_s=0.0,
+            clear_s=30.0,
+        ),
+        _rule(
+            "opd-terlambat",
+            "opd_late",
+            [
+                {"after_periods": 1, "severity": "info"},
+                {"after_periods": 2, "severity": "warning"},
+            ],
+            hold_s=0.0,
+            clear_s=0.0,
+        ),
+        _rule(
+            "kpi-di-luar-batas",
+            "kpi",
+            [{"category": "Di luar batas", "severity": "info"}],
+            hold_s=60.0,
+            clear_s=300.0,
+        ),
+    ]
+
+
 class BoundaryFiles(_Strict):
     kecamatan: str
     desa_kelurahan: str | None = None
@@ -365,6 +534,11 @@ class CityConfig(_Strict):
     cameras: list[CameraConfig] = Field(default_factory=list)
     camera_groups: list[CameraGroupConfig] = Field(default_factory=list)
     kpis: list[KpiConfig] = Field(default_factory=list)
+    alerts: list[AlertRule] = Field(
+        default_factory=list,
+        title="Alert rules; each replaces the default rule of the same id (see "
+        "default_alert_rules), or adds one",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CityConfig:
@@ -375,6 +549,7 @@ class CityConfig(_Strict):
             ("cameras", self.cameras),
             ("camera_groups", self.camera_groups),
             ("kpis", self.kpis),
+            ("alerts", self.alerts),
         ):
             seen: set[str] = set()
             for item in items:
@@ -402,7 +577,27 @@ class CityConfig(_Strict):
             unknown = [c for c in group.cameras if c not in camera_ids]
             if unknown:
                 raise ValueError(f"camera group {group.id}: unknown camera(s) {', '.join(unknown)}")
+        subjects = {
+            "air_quality": {s.id for s in self.sensors if s.kind == "air_quality"},
+            "water_level": {s.id for s in self.sensors if s.kind == "water_level"},
+            "camera_offline": camera_ids,
+            "opd_late": opds,
+            "kpi": {k.id for k in self.kpis},
+        }
+        for rule in self.alerts:
+            unknown = sorted(set(rule.subjects or ()) - subjects[rule.kind])
+            if unknown:
+                raise ValueError(
+                    f"alert rule {rule.id}: unknown {rule.kind} subject(s) {', '.join(unknown)}"
+                )
         return self
+
+    @property
+    def alert_rules(self) -> list[AlertRule]:
+        """The defaults, with the city's own rules replacing them by id or added; enabled only."""
+        own = {rule.id: rule for rule in self.alerts}
+        merged = [own.pop(rule.id, rule) for rule in default_alert_rules()]
+        return [rule for rule in [*merged, *own.values()] if rule.enabled]
 
 
 class CityConfigError(ValueError):

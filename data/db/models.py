@@ -7,7 +7,16 @@ path writes through `Reading.__table__` with Core `executemany`, never ORM objec
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -105,22 +114,49 @@ class KpiValue(Base):
 
 
 class Alert(Base):
+    """One alert: a rule's condition on one subject, from opening to resolution (data/alerts.py).
+
+    `uid` is made by the evaluator, so an alert is shown on the wall (and keeps its identity)
+    even while the database is away; `id` orders the history. `severity` is the worst level
+    reached; `cleared_ms` is set while the condition is back to normal."""
+
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32))
     city: Mapped[str] = mapped_column(String(40))
     rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(32))  # the rule's kind, e.g. air_quality
     subject: Mapped[str] = mapped_column(String(64))  # sensor, camera, OPD or KPI id
+    subject_name: Mapped[str | None] = mapped_column(String(160))
+    region_kode: Mapped[str | None] = mapped_column(String(16))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
     severity: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    level_label: Mapped[str | None] = mapped_column(String(60))  # e.g. "Siaga 1"
+    value: Mapped[float | None] = mapped_column(Float)  # the latest value behind the alert
     status: Mapped[str] = mapped_column(
         String(16), default="open"
     )  # open | acknowledged | resolved
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)  # Bahasa Indonesia
+    message_en: Mapped[str | None] = mapped_column(Text)
     opened_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+    escalated_ms: Mapped[int | None] = mapped_column(BigInteger)
+    cleared_ms: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(64))
+    assigned_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_ms: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_alerts_city_status_opened", "city", "status", "opened_ms"),)
+    __table_args__ = (
+        Index("ix_alerts_city_status_opened", "city", "status", "opened_ms"),
+        Index("ix_alerts_city_rule_subject", "city", "rule", "subject"),
+        UniqueConstraint("uid", name="uq_alerts_uid"),
+    )
 
 
 class DeadLetter(Base):
