@@ -43,6 +43,7 @@
     this.fps = this.targetFps;
     this.urls = {};
     this.arrivals = {};
+    this.frameAt = {};  // camera -> performance.now() of the moment its newest frame was taken
     this.failures = 0;
     this.slowSince = 0;
     this.loweredAt = 0;
@@ -66,6 +67,10 @@
     this.urls[camera] = url;
     img.dataset.state = headers["x-camera-state"] || "live";
     img.dataset.seq = headers["x-frame-seq"] || "";
+    var ageMs = parseInt(headers["x-frame-age-ms"] || "", 10);
+    if (isNaN(ageMs)) delete this.frameAt[camera];  // a placeholder: its badge says why
+    else this.frameAt[camera] = performance.now() - ageMs;
+    this.showAge(camera);
     var times = this.arrivals[camera] || (this.arrivals[camera] = []);
     times.push(performance.now());
     if (times.length > 50) times.shift();
@@ -125,9 +130,19 @@
     return times.length / 5;
   };
 
+  /* "3 dtk": how old the picture on the tile is, growing while no new frame comes. */
+  Grid.prototype.showAge = function (camera) {
+    var tile = this.grid.querySelector('[data-age-for="' + CSS.escape(camera) + '"]');
+    if (!tile) return;
+    var at = this.frameAt[camera];
+    var text = at === undefined ? "" : Math.max(0, Math.round((performance.now() - at) / 1000)) + " dtk";
+    if (tile.textContent !== text) tile.textContent = text;
+  };
+
   Grid.prototype.check = function () {
     if (!this.grid.isConnected) return this.stop();
     var self = this;
+    Object.keys(this.frameAt).forEach(this.showAge, this);
     var slow = 0;
     var live = 0;
     this.grid.querySelectorAll("img[data-camera]").forEach(function (img) {

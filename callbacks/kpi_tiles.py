@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import logging
+from dash import ALL, ClientsideFunction, Dash, Input, Output
 
-import redis
-from dash import ALL, Dash, Input, Output, State, ctx
-from dash.exceptions import PreventUpdate
-
-from callbacks.logged import logged
 from data.categories import kpi_category
 from data.city import City
-from data.live_reader import LiveReader
 from layouts import ids
 from layouts.formatting import format_number
 from layouts.kpi_tiles import target_text
-
-log = logging.getLogger(__name__)
 
 STATUS_CLASSES = {-1: "status-nodata", 0: "status-good", 1: "status-warn", 2: "status-bad"}
 
@@ -37,24 +29,12 @@ def kpi_tile_values(
     return values, classes, statuses
 
 
-def register(app: Dash, reader: LiveReader, city: City) -> None:
-    @app.callback(
+def register(app: Dash) -> None:
+    """The tiles follow the live feed in the browser (no request of their own)."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="kpis"),
         Output(ids.kpi(ids.KPI_VALUE, ALL), "children"),
         Output(ids.kpi(ids.KPI_TILE, ALL), "className"),
         Output(ids.kpi(ids.KPI_STATUS, ALL), "children"),
-        Output(ids.KPI_STATE, "data"),
-        Input(ids.WALL_TICK, "n_intervals"),
-        State(ids.KPI_STATE, "data"),
+        Input(ids.FEED, "data"),
     )
-    @logged
-    async def refresh_kpis(_tick, state):
-        try:
-            version, points = await reader.kpis((state or {}).get("version", ""))
-        except redis.RedisError as exc:
-            log.warning("KPI refresh: Redis unavailable: %s", exc)
-            raise PreventUpdate from exc
-        if points is None:  # unchanged: answer 204, nothing on the wire
-            raise PreventUpdate
-        kpi_ids = [item["id"]["kpi"] for item in ctx.outputs_list[0]]
-        values, classes, statuses = kpi_tile_values(city, kpi_ids, points)
-        return values, classes, statuses, {"version": version}

@@ -1,26 +1,18 @@
-"""Sensor layer of the map and the header's "data as of" line."""
+"""Sensor layer of the map and the header's "data as of" line: what they show, computed on the
+server for the live feed (callbacks/live_feed.py), and applied in the browser."""
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import redis
-from dash import Dash, Input, Output, State, no_update
-from dash.exceptions import PreventUpdate
+from dash import ClientsideFunction, Dash, Input, Output, State
 
-from callbacks.logged import logged
 from data.categories import sensor_category
 from data.city import City
-from data.live_reader import LiveReader
 from layouts import ids
 from layouts.formatting import format_age, format_clock, format_number
 from layouts.map_panel import KIND_GLYPHS
-from settings import Settings
-
-log = logging.getLogger(__name__)
 
 DECIMALS = {"air_quality": 1, "water_level": 0, "traffic_flow": 0, "parking": 0}
 
@@ -68,40 +60,35 @@ def freshness(
     return text, "freshness"
 
 
-def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> None:
-    zone = ZoneInfo(city.config.timezone)
-    late_after_s = max(15.0, 5 * settings.ingest_interval_s)
+def sensor_items(
+    city: City, points: dict[str, tuple[float, float]], now: float
+) -> dict[str, list[Any]]:
+    """The changing part of each sensor's marker, compactly: {id: [colour, level, category,
+    value text, age text]}. The browser merges it into the layer it already has."""
+    layer = sensor_features(city, points, now)
+    return {
+        f["properties"]["id"]: [
+            f["properties"]["color"],
+            f["properties"]["level"],
+            f["properties"]["category"],
+            f["properties"]["value"],
+            f["properties"]["age"],
+        ]
+        for f in layer["features"]
+    }
 
-    @app.callback(
+
+def register(app: Dash) -> None:
+    """The sensor layer and the freshness line follow the live feed in the browser."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="sensors"),
         Output(ids.SENSORS, "data"),
-        Output(ids.SENSOR_STATE, "data"),
+        Input(ids.FEED, "data"),
+        State(ids.SENSORS, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="freshness"),
         Output(ids.FRESHNESS, "children"),
         Output(ids.FRESHNESS, "className"),
-        Input(ids.WALL_TICK, "n_intervals"),
-        State(ids.SENSOR_STATE, "data"),
-        State(ids.FRESHNESS, "children"),
+        Input(ids.FEED, "data"),
     )
-    @logged
-    async def refresh_sensors(_tick, state, shown_text):
-        state = state or {}
-        now = time.time()
-        try:
-            version, points = await reader.sensors(state.get("version", ""))
-        except redis.RedisError as exc:
-            log.warning("sensor refresh: Redis unavailable: %s", exc)
-            return no_update, no_update, "Data langsung tidak terjangkau (Redis)", "freshness stale"
-        if points is None:
-            text, css = freshness(
-                state.get("newest_ts"), now, zone, city.config.timezone_label, late_after_s
-            )
-            if text == shown_text:
-                raise PreventUpdate
-            return no_update, no_update, text, css
-        newest = max((ts for _, ts in points.values()), default=0.0)
-        text, css = freshness(newest, now, zone, city.config.timezone_label, late_after_s)
-        return (
-            sensor_features(city, points, now),
-            {"version": version, "newest_ts": newest},
-            text,
-            css,
-        )

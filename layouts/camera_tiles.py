@@ -29,6 +29,8 @@ def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
                         KIND_LABELS[camera.kind], className=f"camera-kind kind-{camera.kind}"
                     ),
                     html.Span(camera.name, className="camera-name"),
+                    # The frame's age, kept by assets/komando_cameras.js as frames arrive.
+                    html.Span("", className="camera-age", **{"data-age-for": camera.id}),
                     html.Span(
                         "…",
                         id=ids.camera(ids.CAMERA_BADGE, camera.id),

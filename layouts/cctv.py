@@ -11,6 +11,7 @@ from dash import dcc, html
 from data.city import City
 from layouts import ids
 from layouts.camera_tiles import camera_tile
+from layouts.live_feed import live_feed_stores
 
 LAYOUTS = (1, 4, 9, 16)
 ROTATIONS = (0, 10, 20, 30, 60)
@@ -133,6 +134,7 @@ def cctv_layout(city: City, fps: float, refresh_ms: int) -> html.Div:
             dcc.Store(id=CCTV_PAGE, data=0),
             dcc.Interval(id=CCTV_ROTATE_TICK, interval=20_000, disabled=True),
             dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
+            *live_feed_stores(("cameras",)),
         ],
         className="wall cctv-wall",
         lang="id",

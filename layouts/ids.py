@@ -6,14 +6,15 @@ CLOCK_TIME = "clock-time"
 CLOCK_DATE = "clock-date"
 FRESHNESS = "data-freshness"
 LINK_STATUS = "link-status"
+# The live feed (callbacks/live_feed.py): what changed since the browser's versions.
+FEED = "live-feed"  # Store: the sections that changed at the last refresh
+FEED_VERSIONS = "live-feed-versions"  # Store: the browser's versions, and the sections it wants
 
 MAP = "city-map"
 DISTRICTS = "map-districts"
 SENSORS = "map-sensors"
 CAMERAS_LAYER = "map-cameras"
-SENSOR_STATE = "sensor-state"  # Store: {"version": str, "newest_ts": float}
 
-KPI_STATE = "kpi-state"  # Store: {"version": str}
 KPI_TILE = "kpi-tile"
 KPI_VALUE = "kpi-value"
 KPI_STATUS = "kpi-status"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
 from data.city import DIMENSION_LABELS, City, KpiConfig
 from layouts import ids
@@ -52,7 +52,6 @@ def kpi_panel(city: City) -> html.Div:
                 className="panel-head",
             ),
             html.Div([kpi_tile(k) for k in kpis], className="kpi-grid"),
-            dcc.Store(id=ids.KPI_STATE, data={"version": ""}),
         ],
         className="panel kpi-panel",
     )

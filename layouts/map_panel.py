@@ -9,9 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash_leaflet as dl
-from dash import dcc, html
+from dash import html
 
-from data.categories import PARKING_BANDS, PM25_BANDS, TRAFFIC_BANDS, WATER_NORMAL, WATER_SIAGA
+from data.categories import (
+    NO_DATA,
+    PARKING_BANDS,
+    PM25_BANDS,
+    TRAFFIC_BANDS,
+    WATER_NORMAL,
+    WATER_SIAGA,
+)
 from data.city import City
 from layouts import ids
 
@@ -56,6 +63,32 @@ def camera_features(city: City) -> dict[str, Any]:
                 "properties": {"id": c.id, "name": c.name, "kind": c.kind},
             }
             for c in city.config.cameras
+        ],
+    }
+
+
+def sensor_layer(city: City) -> dict[str, Any]:
+    """Every sensor, grey until the live feed colours it (the browser merges each refresh's
+    values into these features; their places never travel again)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.lng, s.lat]},
+                "properties": {
+                    "id": s.id,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "glyph": KIND_GLYPHS[s.kind],
+                    "color": NO_DATA.color,
+                    "category": NO_DATA.label,
+                    "level": NO_DATA.level,
+                    "value": "–",
+                    "age": "belum ada data",
+                },
+            }
+            for s in city.config.sensors
         ],
     }
 
@@ -116,7 +149,7 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
         ),
         dl.GeoJSON(
             id=ids.SENSORS,
-            data={"type": "FeatureCollection", "features": []},
+            data=sensor_layer(city),
             pointToLayer=_js("sensorPoint"),
             onEachFeature=_js("sensorTooltip"),
         ),
@@ -151,7 +184,6 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
                 ],
                 className="map-frame",
             ),
-            dcc.Store(id=ids.SENSOR_STATE, data={"version": "", "newest_ts": 0}),
         ],
         className="panel map-panel",
     )

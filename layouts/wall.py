@@ -8,6 +8,7 @@ from data.city import City
 from layouts import ids
 from layouts.camera_tiles import camera_panel
 from layouts.kpi_tiles import kpi_panel
+from layouts.live_feed import live_feed_stores
 from layouts.map_panel import map_panel
 from settings import Settings
 
@@ -62,6 +63,7 @@ def wall_layout(city: City, settings: Settings) -> html.Div:
                 className="wall-main",
             ),
             dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
+            *live_feed_stores(("sensors", "kpis", "cameras", "freshness")),
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         ],
         className="wall",

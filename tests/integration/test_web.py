@@ -25,27 +25,21 @@ def web(redis_url, live_store, tmp_path):
         yield client, store
 
 
-def sensor_callback_body(version: str, shown: str = "") -> dict:
+def feed_body(known: dict) -> dict:
     outputs = [
-        {"id": ids.SENSORS, "property": "data"},
-        {"id": ids.SENSOR_STATE, "property": "data"},
-        {"id": ids.FRESHNESS, "property": "children"},
-        {"id": ids.FRESHNESS, "property": "className"},
+        {"id": ids.FEED, "property": "data"},
+        {"id": ids.FEED_VERSIONS, "property": "data"},
     ]
     return {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": 1}],
-        "state": [
-            {
-                "id": ids.SENSOR_STATE,
-                "property": "data",
-                "value": {"version": version, "newest_ts": time.time()},
-            },
-            {"id": ids.FRESHNESS, "property": "children", "value": shown},
-        ],
+        "state": [{"id": ids.FEED_VERSIONS, "property": "data", "value": known}],
         "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
     }
+
+
+WALL_SECTIONS = ["cameras", "freshness", "kpis", "sensors"]
 
 
 def route(client, pathname: str, search: str = "", saved_lang: str | None = None) -> str:
@@ -118,20 +112,48 @@ def test_stale_or_missing_camera_gets_a_placeholder_never_the_old_frame(web):
     assert client.get("/video/no-such-camera.jpg").status_code == 404
 
 
-def test_sensor_callback_sends_data_once_then_nothing_while_unchanged(web):
+def test_the_wall_feed_sends_what_changed_then_nothing_while_unchanged(web):
     client, store = web
-    store.write_readings([Reading(sensor_id="aq-cambai", ts=time.time(), value=70.0)])
-    first = client.post("/_dash-update-component", json=sensor_callback_body(""))
+    now = time.time()
+    store.write_readings([Reading(sensor_id="aq-cambai", ts=now, value=70.0)])
+    store.publish_frame(
+        "simpang-sudirman",
+        b"\xff\xd8frame",
+        CameraHealth(state="live", seq=1, frame_ts=now, updated_ts=now),
+    )
+    first = client.post("/_dash-update-component", json=feed_body({"want": WALL_SECTIONS}))
     assert first.status_code == 200
     response = first.json()["response"]
-    features = response[ids.SENSORS]["data"]["features"]
-    cambai = next(f for f in features if f["properties"]["id"] == "aq-cambai")
-    assert cambai["properties"]["category"] == "Tidak sehat"
-    version = response[ids.SENSOR_STATE]["data"]["version"]
-    shown = response[ids.FRESHNESS]["children"]
-    again = client.post("/_dash-update-component", json=sensor_callback_body(version, shown))
-    assert again.status_code == 204  # unchanged: no body at all
+    feed, known = response[ids.FEED]["data"], response[ids.FEED_VERSIONS]["data"]
+    assert feed["sensors"]["aq-cambai"][2] == "Tidak sehat"
+    assert feed["cameras"]["simpang-sudirman"][0] == "LANGSUNG"
+    assert feed["cameras"]["sdn1-gerbang"][1].endswith("state-offline")  # never reported
+    assert feed["freshness"][0].startswith("Data per ")
+    assert known["want"] == WALL_SECTIONS
+
+    # Nothing changed (a new frame is not a change of state): 204 and no body at all.
+    later = time.time()
+    store.publish_frame(
+        "simpang-sudirman",
+        b"\xff\xd8frame2",
+        CameraHealth(state="live", seq=2, frame_ts=later, updated_ts=later),
+    )
+    again = client.post("/_dash-update-component", json=feed_body(known))
+    assert again.status_code == 204
     assert again.content == b""
+
+    # One reading: only the sensors (and the "data as of" line) travel.
+    store.write_readings([Reading(sensor_id="aq-cambai", ts=later + 1, value=10.0)])
+    changed = client.post("/_dash-update-component", json=feed_body(known)).json()["response"]
+    assert set(changed[ids.FEED]["data"]) <= {"sensors", "freshness"}
+    assert changed[ids.FEED]["data"]["sensors"]["aq-cambai"][2] == "Baik"
+
+
+def test_a_page_gets_only_the_sections_it_shows(web):
+    client, store = web
+    store.write_readings([Reading(sensor_id="aq-cambai", ts=time.time(), value=70.0)])
+    response = client.post("/_dash-update-component", json=feed_body({"want": ["cameras"]}))
+    assert set(response.json()["response"][ids.FEED]["data"]) == {"cameras"}
 
 
 def test_school_cameras_are_refused_when_served_beyond_this_machine(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from callbacks.camera_tiles import badge
 from callbacks.kpi_tiles import kpi_tile_values
-from callbacks.sensor_map import freshness, sensor_features
+from callbacks.sensor_map import freshness, sensor_features, sensor_items
 from data.camera_status import camera_status
 from data.models import CameraHealth
 from server.placeholder import placeholder_svg
@@ -24,6 +24,13 @@ def test_sensor_features_colour_each_sensor_and_mark_missing(city):
     assert features["aq-cambai"]["value"] == "80,0 µg/m³"
     assert features["aq-cambai"]["age"] == "5 dtk lalu"
     assert features["pk-pasar-1"]["category"] == "Tidak ada data"
+
+
+def test_sensor_items_carry_only_what_changes(city):
+    items = sensor_items(city, {"aq-cambai": (80.0, NOW - 5)}, NOW)
+    assert set(items) == {s.id for s in city.config.sensors}
+    assert items["aq-cambai"] == ["#f2c500", 2, "Tidak sehat", "80,0 µg/m³", "5 dtk lalu"]
+    assert items["pk-pasar-1"][2] == "Tidak ada data"
 
 
 def test_freshness_flags_late_data():
@@ -74,7 +81,7 @@ def test_badges_say_since_when_a_camera_is_offline():
     assert text.startswith("OFFLINE sejak ")
     assert css == "camera-badge state-offline"
     assert info == "read failed"
-    assert badge(camera_status(health(5), NOW, 3, 10), WIB)[0] == "TERSENDAT · 5 dtk"
+    assert badge(camera_status(health(5), NOW, 3, 10), WIB)[0] == "TERSENDAT"
 
 
 def test_placeholder_escapes_names():
@@ -103,6 +110,13 @@ def test_a_camera_outside_its_hours_is_disabled_not_offline():
     assert camera_status(gone, NOW, 3, 10).state == "offline"
 
 
-def test_live_badge_shows_the_frame_age():
+def test_badges_change_only_with_the_state_not_every_second():
+    # The frame age is kept by the stream in the browser: a badge that carried it would change
+    # at every refresh, and the wall's feed could never answer "nothing changed".
+    assert badge(camera_status(health(1.6), NOW, 3, 10), WIB) == badge(
+        camera_status(health(0.2), NOW, 3, 10), WIB
+    )
     text, css, info = badge(camera_status(health(1.6), NOW, 3, 10), WIB)
-    assert (text, css, info) == ("LANGSUNG · 2 dtk", "camera-badge state-live", "")
+    assert (text, css, info) == ("LANGSUNG", "camera-badge state-live", "")
+    text, css, info = badge(camera_status(health(5, "stalled"), NOW, 3, 10), WIB)
+    assert (text, css, info) == ("TERSENDAT", "camera-badge state-stalled", "read failed")

@@ -1,0 +1,50 @@
+/* The live feed applied in the browser (see callbacks/live_feed.py). Each refresh brings only
+   the sections that changed; a section that is absent leaves its panel exactly as it is. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  komando_feed: {
+    /* Merge {id: [colour, level, category, value, age]} into the sensor layer's features. */
+    sensors: function (feed, layer) {
+      if (!feed || !feed.sensors || !layer) throw window.dash_clientside.PreventUpdate;
+      var items = feed.sensors;
+      return {
+        type: "FeatureCollection",
+        features: layer.features.map(function (feature) {
+          var item = items[feature.properties.id];
+          if (!item) return feature;
+          var props = Object.assign({}, feature.properties, {
+            color: item[0], level: item[1], category: item[2], value: item[3], age: item[4],
+          });
+          return {type: "Feature", geometry: feature.geometry, properties: props};
+        }),
+      };
+    },
+
+    freshness: function (feed) {
+      if (!feed || !feed.freshness) throw window.dash_clientside.PreventUpdate;
+      return [feed.freshness[0], feed.freshness[1]];
+    },
+
+    /* Pattern-matched outputs: the tiles on the page, in the order Dash lists them. */
+    kpis: function (feed) {
+      if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
+      return this._fill(feed.kpis, "kpi", 3);
+    },
+
+    cameras: function (feed) {
+      if (!feed || !feed.cameras) throw window.dash_clientside.PreventUpdate;
+      return this._fill(feed.cameras, "camera", 3);
+    },
+
+    _fill: function (items, key, width) {
+      var outputs = window.dash_clientside.callback_context.outputs_list;
+      var columns = [];
+      for (var column = 0; column < width; column++) {
+        columns.push(outputs[column].map(function (output) {
+          var item = items[output.id[key]];
+          return item ? item[column] : window.dash_clientside.no_update;
+        }));
+      }
+      return columns;
+    },
+  },
+});

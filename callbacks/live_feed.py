@@ -1,0 +1,139 @@
+"""One server round trip per wall refresh for everything live on the page.
+
+The browser sends the versions it has (a few hundred bytes); the server answers with only the
+sections that changed, or 204 with no body when none did. Clientside callbacks
+(assets/komando_feed.js) then update the map's sensor layer, the KPI tiles and the camera badges
+in place, so a wall costs the server one small request a second however many panels it shows,
+and nothing on screen is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from dash import Dash, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
+
+from callbacks.camera_tiles import badge
+from callbacks.kpi_tiles import kpi_tile_values
+from callbacks.logged import logged
+from callbacks.sensor_map import freshness, sensor_items
+from data.camera_status import camera_status
+from data.city import City
+from data.live_reader import LiveReader
+from layouts import ids
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def signature(value: Any) -> str:
+    """A short, stable fingerprint of a section, to tell the browser's copy from ours."""
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
+
+
+class FeedBuilder:
+    """What changed since `known` (the browser's versions), as (feed, versions) — or None."""
+
+    def __init__(self, reader: LiveReader, city: City, settings: Settings) -> None:
+        self.reader = reader
+        self.city = city
+        self.settings = settings
+        self.zone = ZoneInfo(city.config.timezone)
+        self.late_after_s = max(15.0, 5 * settings.ingest_interval_s)
+        self.kpi_ids = [k.id for k in city.config.kpis if k.on_wall]
+        self.camera_ids = [c.id for c in city.config.cameras]
+
+    async def changes(self, known: dict[str, Any]) -> tuple[dict, dict] | None:
+        now = time.time()
+        feed: dict[str, Any] = {}
+        versions = dict(known)
+        want = set(known.get("want") or ())
+        try:
+            sensors_version, points = (
+                await self.reader.sensors(known.get("sensors", ""))
+                if want & {"sensors", "freshness"}
+                else ("", None)
+            )
+            if points is not None and "sensors" in want:
+                feed["sensors"] = sensor_items(self.city, points, now)
+                versions["sensors"] = sensors_version
+                versions["newest_ts"] = max((ts for _, ts in points.values()), default=0.0)
+            kpis_version, kpi_points = (
+                await self.reader.kpis(known.get("kpis", "")) if "kpis" in want else ("", None)
+            )
+            if kpi_points is not None:
+                values, classes, statuses = kpi_tile_values(self.city, self.kpi_ids, kpi_points)
+                feed["kpis"] = {
+                    kpi_id: [value, css, status]
+                    for kpi_id, value, css, status in zip(
+                        self.kpi_ids, values, classes, statuses, strict=True
+                    )
+                }
+                versions["kpis"] = kpis_version
+            cameras = await self._cameras(now) if "cameras" in want else None
+            reachable = True
+        except redis.RedisError as exc:
+            log.warning("wall refresh: Redis unavailable: %s", exc)
+            cameras, reachable = None, False
+        if cameras is not None and signature(cameras) != known.get("cameras"):
+            feed["cameras"] = cameras
+            versions["cameras"] = signature(cameras)
+        if "freshness" not in want:
+            return (feed, versions) if feed else None
+        text, css = (
+            freshness(
+                versions.get("newest_ts"),
+                now,
+                self.zone,
+                self.city.config.timezone_label,
+                self.late_after_s,
+            )
+            if reachable
+            else ("Data langsung tidak terjangkau (Redis)", "freshness stale")
+        )
+        if signature([text, css]) != known.get("freshness"):
+            feed["freshness"] = [text, css]
+            versions["freshness"] = signature([text, css])
+        return (feed, versions) if feed else None
+
+    async def _cameras(self, now: float) -> dict[str, list[str]]:
+        if not self.camera_ids:
+            return {}
+        healths = await self.reader.camera_healths(self.camera_ids)
+        items = {}
+        for camera_id in self.camera_ids:
+            status = camera_status(
+                healths[camera_id],
+                now,
+                self.settings.camera_stalled_after_s,
+                self.settings.camera_offline_after_s,
+            )
+            text, css, info = badge(status, self.zone)
+            items[camera_id] = [text, css, info]
+        return items
+
+
+def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> None:
+    builder = FeedBuilder(reader, city, settings)
+
+    @app.callback(
+        Output(ids.FEED, "data"),
+        Output(ids.FEED_VERSIONS, "data"),
+        Input(ids.WALL_TICK, "n_intervals"),
+        State(ids.FEED_VERSIONS, "data"),
+    )
+    @logged
+    async def refresh_feed(_tick, known):
+        changes = await builder.changes(known or {})
+        if changes is None:
+            raise PreventUpdate  # 204: nothing on the wire
+        feed, versions = changes
+        return feed, versions if versions != known else no_update

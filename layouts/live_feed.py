@@ -1,0 +1,18 @@
+"""The two stores behind a page's live feed (see callbacks/live_feed.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dash import dcc
+
+from layouts import ids
+
+
+def live_feed_stores(sections: Iterable[str]) -> list[dcc.Store]:
+    """`sections`: what this page shows ("sensors", "kpis", "cameras", "freshness"); the server
+    reads and sends nothing else."""
+    return [
+        dcc.Store(id=ids.FEED),
+        dcc.Store(id=ids.FEED_VERSIONS, data={"want": sorted(sections)}),
+    ]
