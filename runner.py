@@ -42,6 +42,19 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
             spool_dir=Path(settings.data_dir) / "spool",
         )
         threads += start_ingest(city, store, writer, settings.ingest_interval_s, stop)
+        from data.alerts import Timing, start_alerts
+
+        # Alert rules (issue 5) run beside ingestion, reading the live state it writes.
+        threads.append(
+            start_alerts(
+                city,
+                store,
+                engine,
+                stop,
+                interval_s=min(5.0, max(1.0, settings.ingest_interval_s)),
+                timing=Timing(settings.camera_stalled_after_s, settings.camera_offline_after_s),
+            )
+        )
         if settings.mqtt_url:
             from data.pipeline import IngestPipeline
             from data.sources.mqtt import start_mqtt

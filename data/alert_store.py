@@ -1,0 +1,427 @@
+"""Where alerts live: SQL is the record (table `alerts`, every step audited in `audit_log`), and a
+Redis hash is the live list the wall reads. Also the operators' actions on an alert.
+
+Redis keys, under the same namespace as data/live_keys.py (`komando:<city>`):
+
+    <ns>:alerts:live      hash  alert uid -> JSON of the alert (see `alert_dict`): every alert
+                                that is not resolved, and resolved ones for RESOLVED_VISIBLE_S
+    <ns>:alerts:version   int   bumped by every change to alerts:live; missing after a Redis
+                                restart, which tells the evaluator to rebuild the list from SQL
+
+Two processes write the live list: the evaluator (ingest role) and the actions (web role). Each
+writes only its own fields of an alert, merged into the stored JSON by a Lua script, so an
+acknowledgement is never overwritten by an evaluator that had not seen it yet.
+
+Lifecycle: open -> acknowledged -> resolved. Resolving straight from open is allowed (a false
+alarm, or a condition handled before anyone pressed "Akui"). Assigning an open alert also
+acknowledges it: whoever hands it to an OPD has seen it. A resolved alert takes no further action.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, select, update
+
+from data.db.models import Alert, AuditEntry
+from data.live_keys import READ_IF_CHANGED_LUA, KeySpace
+
+log = logging.getLogger(__name__)
+
+alerts_table = Alert.__table__
+audit_table = AuditEntry.__table__
+
+STATUSES = ("open", "acknowledged", "resolved")
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+RESOLVED_VISIBLE_S = 15 * 60  # a resolved alert stays on the list this long, marked "selesai"
+SYSTEM_ACTOR = "sistem"
+
+# Fields the evaluator owns; the actions own the others (status, acknowledged_*, assignee, …).
+EVALUATOR_FIELDS = (
+    "id",
+    "rule",
+    "kind",
+    "subject",
+    "subject_name",
+    "region_kode",
+    "lat",
+    "lng",
+    "severity",
+    "level_label",
+    "value",
+    "message",
+    "message_en",
+    "opened_ms",
+    "updated_ms",
+    "escalated_ms",
+    "cleared_ms",
+)
+ALL_FIELDS = (
+    *EVALUATOR_FIELDS,
+    "status",
+    "acknowledged_ms",
+    "acknowledged_by",
+    "assignee",
+    "assigned_by",
+    "resolved_ms",
+    "resolved_by",
+    "note",
+)
+
+
+class AlertKeys:
+    def __init__(self, namespace: str) -> None:
+        self.namespace = KeySpace(namespace).namespace
+
+    @property
+    def live(self) -> str:
+        return f"{self.namespace}:alerts:live"
+
+    @property
+    def version(self) -> str:
+        return f"{self.namespace}:alerts:version"
+
+
+# Merge JSON fields into stored alerts and bump the version once. ARGV: create, then pairs of
+# uid, JSON object. With create = 0 an alert that is not in the hash is left out (an action on
+# an alert the list no longer holds must not leave a half alert behind).
+MERGE_LUA = """
+local changed = 0
+for i = 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local fields = cjson.decode(ARGV[i + 1])
+  if current then
+    local merged = cjson.decode(current)
+    for k, v in pairs(fields) do merged[k] = v end
+    redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(merged))
+    changed = changed + 1
+  elseif ARGV[1] == '1' then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    changed = changed + 1
+  end
+end
+if changed > 0 then
+  redis.call('INCR', KEYS[2])
+end
+return changed
+"""
+
+# Replace the whole list (a rebuild) and bump the version, atomically. ARGV: uid, JSON, ...
+REPLACE_LUA = """
+redis.call('DEL', KEYS[1])
+for i = 1, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return redis.call('INCR', KEYS[2])
+"""
+
+
+def _encode(fields: dict[str, Any]) -> str:
+    # JSON null would become cjson.null in Lua and survive the merge as null: what we want.
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+
+def alert_dict(row: Any) -> dict[str, Any]:
+    """A SQL row (or mapping) as the live list holds it; `id` is the uid."""
+    mapping = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    out = {name: mapping.get(name) for name in ALL_FIELDS if name != "id"}
+    out["id"] = mapping["uid"]
+    return out
+
+
+def sort_alerts(alerts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unresolved first; among them not-yet-normal first, then the worst, then the newest."""
+
+    def key(alert: dict[str, Any]) -> tuple:
+        return (
+            alert.get("status") == "resolved",
+            alert.get("cleared_ms") is not None,
+            -SEVERITY_RANK.get(alert.get("severity") or "info", 0),
+            -(alert.get("opened_ms") or 0),
+        )
+
+    return sorted(alerts, key=key)
+
+
+def decode_alerts(raw: dict[bytes | str, bytes | str]) -> list[dict[str, Any]]:
+    alerts = []
+    for blob in raw.values():
+        try:
+            item = json.loads(blob)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and item.get("id"):
+            alerts.append(item)
+    return sort_alerts(alerts)
+
+
+class AlertLive:
+    """Synchronous access to the live list, for the evaluator and the actions."""
+
+    def __init__(self, client: redis.Redis, namespace: str) -> None:
+        self.client = client
+        self.keys = AlertKeys(namespace)
+        self._merge = client.register_script(MERGE_LUA)
+        self._replace = client.register_script(REPLACE_LUA)
+
+    def merge(self, changes: dict[str, dict[str, Any]], create: bool = False) -> int:
+        """Merge `changes` (uid -> fields) into the stored alerts; `create` adds missing ones."""
+        if not changes:
+            return 0
+        args: list[str] = ["1" if create else "0"]
+        for uid, fields in changes.items():
+            args += [uid, _encode(fields)]
+        return int(self._merge(keys=[self.keys.live, self.keys.version], args=args))
+
+    def replace(self, alerts: Iterable[dict[str, Any]]) -> None:
+        args: list[str] = []
+        for alert in alerts:
+            args += [alert["id"], _encode(alert)]
+        self._replace(keys=[self.keys.live, self.keys.version], args=args)
+
+    def needs_rebuild(self) -> bool:
+        return not self.client.exists(self.keys.version)
+
+    def all(self) -> list[dict[str, Any]]:
+        return decode_alerts(self.client.hgetall(self.keys.live))
+
+    def version(self) -> str:
+        value = self.client.get(self.keys.version)
+        return value.decode() if value is not None else "0"
+
+    def remove(self, uids: Iterable[str]) -> None:
+        uids = list(uids)
+        if uids:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hdel(self.keys.live, *uids)
+            pipe.incr(self.keys.version)
+            pipe.execute()
+
+
+class AlertFeed:
+    """The web role's view of the live list: one round trip, nothing but the version number on
+    the wire when the list has not changed (the wall then answers 204)."""
+
+    def __init__(self, reader: Any) -> None:  # data.live_reader.LiveReader
+        self.reader = reader
+        self.keys = AlertKeys(reader.keys.namespace)
+        self._script = None
+        self._script_client = None
+
+    async def active(self, known_version: str = "") -> tuple[str, list[dict[str, Any]] | None]:
+        """(version, alerts sorted for display) or (version, None) when `known_version` is
+        current."""
+        client = self.reader.client
+        if self._script is None or self._script_client is not client:
+            self._script = client.register_script(READ_IF_CHANGED_LUA)
+            self._script_client = client
+        reply = await self._script(
+            keys=[self.keys.version, self.keys.live], args=[known_version], client=client
+        )
+        version = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        if len(reply) == 1:
+            return version, None
+        flat = reply[1]
+        return version, decode_alerts(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+
+
+def load_unresolved(engine: Engine, city: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(alerts_table).where(
+                alerts_table.c.city == city, alerts_table.c.status != "resolved"
+            )
+        ).all()
+    return [alert_dict(r) for r in rows]
+
+
+def load_live_list(engine: Engine, city: str, now: float) -> list[dict[str, Any]]:
+    """What the wall should show: unresolved alerts and recently resolved ones."""
+    cutoff = int((now - RESOLVED_VISIBLE_S) * 1000)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(alerts_table).where(
+                alerts_table.c.city == city,
+                (alerts_table.c.status != "resolved") | (alerts_table.c.resolved_ms >= cutoff),
+            )
+        ).all()
+    return [alert_dict(r) for r in rows]
+
+
+def statuses(engine: Engine, uids: Iterable[str]) -> dict[str, str]:
+    uids = list(uids)
+    if not uids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(alerts_table.c.uid, alerts_table.c.status).where(alerts_table.c.uid.in_(uids))
+        ).all()
+    return {r.uid: r.status for r in rows}
+
+
+def history(engine: Engine, city: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest alerts of the city, resolved ones included."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(alerts_table)
+            .where(alerts_table.c.city == city)
+            .order_by(alerts_table.c.id.desc())
+            .limit(limit)
+        ).all()
+    return [alert_dict(r) for r in rows]
+
+
+def audit_row(now_ms: int, actor: str, action: str, uid: str, detail: dict[str, Any]) -> dict:
+    return {
+        "ts_ms": now_ms,
+        "actor": actor[:64],
+        "action": action,
+        "subject": f"alert/{uid}",
+        "detail": json.dumps(detail, ensure_ascii=False),
+    }
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+class AlertActionError(ValueError):
+    """An action that cannot be done; `str()` is Bahasa Indonesia, `.en` English."""
+
+    def __init__(self, message: str, en: str) -> None:
+        super().__init__(message)
+        self.en = en
+
+
+class AlertDesk:
+    """The operators' actions. Synchronous (SQL and Redis): a web callback calls them with
+    `await asyncio.to_thread(...)`. Each writes the record and an audit row in one transaction,
+    then the live list; if Redis is away the record is kept and the evaluator's next rebuild
+    brings the list up to date."""
+
+    def __init__(self, engine: Engine, live: AlertLive, city: str) -> None:
+        self.engine = engine
+        self.live = live
+        self.city = city
+
+    def acknowledge(self, alert_id: str, actor: str, now: float | None = None) -> dict[str, Any]:
+        return self._act(
+            alert_id,
+            actor,
+            "alert.acknowledge",
+            allowed=("open",),
+            fields=lambda ms, who, _current: {
+                "status": "acknowledged",
+                "acknowledged_ms": ms,
+                "acknowledged_by": who,
+            },
+            now=now,
+        )
+
+    def assign(
+        self, alert_id: str, assignee: str, actor: str, now: float | None = None
+    ) -> dict[str, Any]:
+        assignee = (assignee or "").strip()[:64]
+        if not assignee:
+            raise AlertActionError("pilih kepada siapa peringatan ditugaskan", "choose an assignee")
+
+        def fields(ms: int, who: str, current: Any) -> dict[str, Any]:
+            changes: dict[str, Any] = {"assignee": assignee, "assigned_by": who}
+            if current.status == "open":  # handing it on means it was seen
+                changes.update(status="acknowledged", acknowledged_ms=ms, acknowledged_by=who)
+            return changes
+
+        return self._act(
+            alert_id,
+            actor,
+            "alert.assign",
+            allowed=("open", "acknowledged"),
+            fields=fields,
+            now=now,
+            detail={"assignee": assignee},
+        )
+
+    def resolve(
+        self, alert_id: str, actor: str, note: str = "", now: float | None = None
+    ) -> dict[str, Any]:
+        note = (note or "").strip()[:2000]
+        return self._act(
+            alert_id,
+            actor,
+            "alert.resolve",
+            allowed=("open", "acknowledged"),
+            fields=lambda ms, who, _current: {
+                "status": "resolved",
+                "resolved_ms": ms,
+                "resolved_by": who,
+                "note": note or None,
+            },
+            now=now,
+            detail={"note": note} if note else None,
+        )
+
+    def _act(
+        self,
+        alert_id: str,
+        actor: str,
+        action: str,
+        allowed: tuple[str, ...],
+        fields: Any,
+        now: float | None,
+        detail: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        actor = (actor or "").strip()[:64]
+        if not actor:
+            raise AlertActionError("nama petugas wajib diisi", "the operator's name is required")
+        now_ms = int((time.time() if now is None else now) * 1000)
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                select(alerts_table)
+                .where(alerts_table.c.uid == alert_id, alerts_table.c.city == self.city)
+                .with_for_update()
+            ).first()
+            if current is None:
+                raise AlertActionError("peringatan tidak ditemukan", "alert not found")
+            if current.status not in allowed:
+                raise AlertActionError(
+                    f"peringatan sudah berstatus {STATUS_LABELS_ID[current.status]}",
+                    f"the alert is already {current.status}",
+                )
+            changes = fields(now_ms, actor, current)
+            changes["updated_ms"] = now_ms
+            done = conn.execute(
+                update(alerts_table)
+                .where(alerts_table.c.uid == alert_id, alerts_table.c.status == current.status)
+                .values(**changes)
+            )
+            if done.rowcount != 1:  # changed between our read and our write
+                raise AlertActionError(
+                    "peringatan baru saja diubah orang lain; coba lagi",
+                    "the alert was just changed by someone else; try again",
+                )
+            conn.execute(
+                audit_table.insert(),
+                audit_row(
+                    now_ms,
+                    actor,
+                    action,
+                    alert_id,
+                    {"from": current.status, "to": changes.get("status", current.status)}
+                    | (detail or {}),
+                ),
+            )
+        try:
+            self.live.merge({alert_id: changes})
+        except redis.RedisError as exc:
+            log.warning("alert %s: %s recorded, live list not updated: %s", alert_id, action, exc)
+        return changes
+
+
+STATUS_LABELS_ID = {"open": "baru", "acknowledged": "diakui", "resolved": "selesai"}
