@@ -2,8 +2,35 @@
    dash-leaflet calls them with the usual Leaflet arguments plus its context as the last one. */
 window.komando = Object.assign({}, window.komando, {
   map: {
-    districtStyle: function () {
-      return {color: "#6fc3ea", weight: 2.5, opacity: 0.95, fillColor: "#1b3a52", fillOpacity: 0.55};
+    /* hideout: {focus: kode of the kecamatan drilled into, or "", fills: {kode: colour}}. */
+    districtStyle: function (feature, context) {
+      var hideout = (context && context.hideout) || {};
+      var kode = feature.properties.kode;
+      var fill = (hideout.fills || {})[kode] || "#1b3a52";
+      if (hideout.focus && hideout.focus !== kode) {
+        return {color: "#3d5a70", weight: 1.5, opacity: 0.6, fillColor: "#0e1c28", fillOpacity: 0.6};
+      }
+      if (hideout.focus === kode) {
+        return {color: "#9fdcff", weight: 4, opacity: 1, fillColor: fill, fillOpacity: 0.15};
+      }
+      return {color: "#6fc3ea", weight: 2.5, opacity: 0.95, fillColor: fill, fillOpacity: 0.55};
+    },
+    villageStyle: function () {
+      return {color: "#9fdcff", weight: 1.5, opacity: 0.9, dashArray: "4 4", fillColor: "#1b3a52",
+              fillOpacity: 0.35};
+    },
+    villageLabel: function (feature, layer) {
+      layer.bindTooltip(feature.properties.nama, {
+        permanent: true, direction: "center", className: "village-label", opacity: 1,
+      });
+    },
+    schoolPoint: function (feature, latlng) {
+      return L.marker(latlng, {
+        icon: L.divIcon({className: "school-icon", html: '<div class="school-pin">S</div>',
+                         iconSize: [24, 24], iconAnchor: [12, 12]}),
+        title: feature.properties.name,
+        keyboard: false,
+      });
     },
     districtLabel: function (feature, layer) {
       layer.bindTooltip(feature.properties.nama, {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import camera_tiles, clock, kpi_tiles, live_feed, sensor_map
+from callbacks import camera_tiles, clock, kpi_tiles, live_feed, map_drill, sensor_map
 from data.city import City
 from data.live_reader import LiveReader
 from settings import Settings
@@ -18,5 +18,6 @@ def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) 
     clock.register(app)
     live_feed.register(app, reader, city, settings)
     sensor_map.register(app)
+    map_drill.register(app, city)
     kpi_tiles.register(app)
     camera_tiles.register(app)

@@ -14,6 +14,10 @@ MAP = "city-map"
 DISTRICTS = "map-districts"
 SENSORS = "map-sensors"
 CAMERAS_LAYER = "map-cameras"
+VILLAGES = "map-villages"
+SCHOOLS_LAYER = "map-schools"
+MAP_HOME = "map-home"  # breadcrumb: back to the whole city
+MAP_CRUMB = "map-crumb"  # breadcrumb: the kecamatan shown
 
 KPI_TILE = "kpi-tile"
 KPI_VALUE = "kpi-value"

@@ -21,6 +21,7 @@ from data.categories import (
 )
 from data.city import City
 from layouts import ids
+from layouts.map_regions import geojson_bounds
 
 KIND_GLYPHS = {"air_quality": "U", "water_level": "A", "traffic_flow": "L", "parking": "P"}
 KIND_LABELS = {
@@ -33,24 +34,6 @@ KIND_LABELS = {
 
 def _js(name: str) -> dict[str, str]:
     return {"variable": f"komando.map.{name}"}
-
-
-def geojson_bounds(collection: dict[str, Any]) -> list[list[float]]:
-    """[[south, west], [north, east]] of every coordinate in a FeatureCollection."""
-    lngs: list[float] = []
-    lats: list[float] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list) and node and isinstance(node[0], (int, float)):
-            lngs.append(float(node[0]))
-            lats.append(float(node[1]))
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    for feature in collection["features"]:
-        walk(feature["geometry"]["coordinates"])
-    return [[min(lats), min(lngs)], [max(lats), max(lngs)]]
 
 
 def camera_features(city: City) -> dict[str, Any]:
@@ -131,34 +114,99 @@ def legend() -> html.Div:
     )
 
 
+def school_features(city: City) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.lng, s.lat]},
+                "properties": {"id": s.id, "name": s.name},
+            }
+            for s in city.config.schools
+        ],
+    }
+
+
+def breadcrumb(city: City) -> html.Nav:
+    """City › kecamatan: where the map is, and the way back up (filled by callbacks/map_drill)."""
+    return html.Nav(
+        [
+            html.Button(city.config.name, id=ids.MAP_HOME, className="crumb crumb-home"),
+            html.Span("", id=ids.MAP_CRUMB, className="crumb crumb-here"),
+        ],
+        className="map-breadcrumb",
+        **{"aria-label": "Wilayah"},
+    )
+
+
 def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> html.Div:
     districts = city.kecamatan_geojson
-    layers: list[Any] = []
-    if tile_url:
-        layers.append(dl.TileLayer(url=tile_url, attribution=tile_attribution, opacity=0.55))
-    layers += [
-        dl.GeoJSON(
-            id=ids.DISTRICTS,
-            data=districts,
-            style=_js("districtStyle"),
-            onEachFeature=_js("districtLabel"),
-            interactive=False,
+    overlays = [
+        dl.Overlay(
+            dl.GeoJSON(
+                id=ids.DISTRICTS,
+                data=districts,
+                style=_js("districtStyle"),
+                onEachFeature=_js("districtLabel"),
+                hideout={"focus": "", "fills": {}},
+            ),
+            name="Kecamatan",
+            checked=True,
         ),
-        dl.GeoJSON(
-            id=ids.CAMERAS_LAYER, data=camera_features(city), pointToLayer=_js("cameraPoint")
+        dl.Overlay(
+            dl.GeoJSON(
+                id=ids.VILLAGES,
+                data={"type": "FeatureCollection", "features": []},
+                style=_js("villageStyle"),
+                onEachFeature=_js("villageLabel"),
+            ),
+            name="Desa/kelurahan",
+            checked=True,
         ),
-        dl.GeoJSON(
-            id=ids.SENSORS,
-            data=sensor_layer(city),
-            pointToLayer=_js("sensorPoint"),
-            onEachFeature=_js("sensorTooltip"),
+        dl.Overlay(
+            dl.GeoJSON(
+                id=ids.SCHOOLS_LAYER, data=school_features(city), pointToLayer=_js("schoolPoint")
+            ),
+            name="Sekolah",
+            checked=True,
+        ),
+        dl.Overlay(
+            dl.GeoJSON(
+                id=ids.CAMERAS_LAYER, data=camera_features(city), pointToLayer=_js("cameraPoint")
+            ),
+            name="Kamera",
+            checked=True,
+        ),
+        dl.Overlay(
+            dl.GeoJSON(
+                id=ids.SENSORS,
+                data=sensor_layer(city),
+                pointToLayer=_js("sensorPoint"),
+                onEachFeature=_js("sensorTooltip"),
+            ),
+            name="Sensor",
+            checked=True,
         ),
     ]
+    # No basemap by default: a command centre that loses its internet link still has a map.
+    base = (
+        [
+            dl.BaseLayer(
+                dl.TileLayer(url=tile_url, attribution=tile_attribution, opacity=0.55),
+                name="Peta dasar",
+                checked=True,
+            )
+        ]
+        if tile_url
+        else []
+    )
     return html.Div(
         [
             html.Div(
                 [
                     html.H2("Peta kota"),
+                    breadcrumb(city),
                     html.Span(
                         f"{len(districts['features'])} kecamatan · "
                         f"{len(city.config.sensors)} sensor · "
@@ -171,9 +219,9 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
             html.Div(
                 [
                     dl.Map(
-                        layers,
+                        dl.LayersControl([*base, *overlays], collapsed=True, position="topright"),
                         id=ids.MAP,
-                        bounds=geojson_bounds(districts),
+                        bounds=geojson_bounds(districts["features"]),
                         center=list(city.config.center),
                         zoom=city.config.zoom,
                         zoomSnap=0.25,

@@ -1,0 +1,53 @@
+"""Drill-down on the map: click a kecamatan to zoom to it and show its villages; the breadcrumb
+leads back to the whole city. Runs only on a click (never on the refresh tick)."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, ctx
+from dash.exceptions import PreventUpdate
+
+from callbacks.logged import logged
+from data.city import City
+from layouts import ids
+from layouts.map_regions import district, geojson_bounds, village_features
+
+EMPTY = {"type": "FeatureCollection", "features": []}
+
+
+def focus_on(city: City, kode: str) -> tuple[dict, dict, str, dict] | None:
+    """(villages layer, viewport, breadcrumb text, district hideout) for `kode`, '' = city."""
+    districts = city.kecamatan_geojson["features"]
+    if not kode:
+        viewport = {"bounds": geojson_bounds(districts), "transition": "flyToBounds"}
+        return EMPTY, viewport, "", {"focus": "", "fills": {}}
+    feature = district(city, kode)
+    if feature is None:
+        return None
+    villages = village_features(city, kode)
+    viewport = {
+        "bounds": geojson_bounds([feature]),
+        "transition": "flyToBounds",
+        "options": {"padding": [24, 24]},
+    }
+    return villages, viewport, f"› {feature['properties']['nama']}", {"focus": kode, "fills": {}}
+
+
+def register(app: Dash, city: City) -> None:
+    @app.callback(
+        Output(ids.VILLAGES, "data"),
+        Output(ids.MAP, "viewport"),
+        Output(ids.MAP_CRUMB, "children"),
+        Output(ids.DISTRICTS, "hideout"),
+        Input(ids.DISTRICTS, "clickData"),
+        Input(ids.MAP_HOME, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    @logged
+    async def drill(click, _home):
+        kode = ""
+        if ctx.triggered_id == ids.DISTRICTS and click:
+            kode = (click.get("properties") or {}).get("kode", "")
+        answer = focus_on(city, kode)
+        if answer is None:
+            raise PreventUpdate
+        return answer
