@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import camera_tiles, clock, kpi_tiles, live_feed, map_drill, sensor_map
+from callbacks import camera_tiles, clock, kpi_tiles, live_feed, map_drill, playlist, sensor_map
 from data.city import City
 from data.live_reader import LiveReader
 from settings import Settings
@@ -16,6 +16,7 @@ from settings import Settings
 
 def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) -> None:
     clock.register(app)
+    playlist.register(app)
     live_feed.register(app, reader, city, settings)
     sensor_map.register(app)
     map_drill.register(app, city)

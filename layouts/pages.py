@@ -9,16 +9,22 @@ from layouts.i18n import Text
 PAGE_CONTENT = "page-content"
 URL = "url"
 LANG = "lang"  # Store (localStorage): the visitor's language, "id" or "en"
+SHELL = "shell"  # gets the class "kiosk" on a wall screen (see callbacks/playlist.py)
+PLAYLIST_TICK = "playlist-tick"
 
 
 def shell() -> html.Div:
     """Always present; the router fills `page-content` for the current path and language."""
     return html.Div(
         [
-            dcc.Location(id=URL),
+            # "callback-nav": a playlist moving to its next view changes the page in place.
+            dcc.Location(id=URL, refresh="callback-nav"),
             dcc.Store(id=LANG, storage_type="local"),
+            dcc.Interval(id=PLAYLIST_TICK, interval=60_000, disabled=True),
             html.Div(id=PAGE_CONTENT, className="page"),
-        ]
+        ],
+        id=SHELL,
+        className="shell",
     )
 
 

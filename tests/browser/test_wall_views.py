@@ -1,0 +1,72 @@
+"""WALL003–005: drill-down on the map, a screen's playlist in kiosk mode, and the wall on a 4K
+screen — in headless Chromium against the real app."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import open_page
+
+pytestmark = pytest.mark.browser
+
+
+def test_wall003_click_a_kecamatan_to_see_its_villages_and_come_back(wall_page, artifacts):
+    page, console = wall_page
+    expect(page.locator(".district-label")).to_have_count(6, timeout=15_000)
+    page.locator(".district-label", has_text="Prabumulih Utara").click(force=True)
+    expect(page.locator("#map-crumb")).to_have_text("› Prabumulih Utara", timeout=10_000)
+    villages = page.locator(".village-label")
+    expect(villages).to_have_count(5, timeout=10_000)
+    assert "Pasar Prabumulih I" in villages.all_inner_texts()
+    page.screenshot(path=str(artifacts / "wall-drilldown-1920x1080.png"))
+    page.locator("#map-home").click()
+    expect(page.locator("#map-crumb")).to_have_text("", timeout=10_000)
+    expect(villages).to_have_count(0, timeout=10_000)
+    assert console.errors == []
+
+
+def test_wall004_a_playlist_rotates_views_in_kiosk_mode(browser: Browser, komando_url):
+    with open_page(browser, f"{komando_url}/?putar=/,/cctv&detik=10") as (page, console):
+        expect(page.locator("#shell")).to_have_class("shell kiosk", timeout=10_000)
+        expect(page.locator(".city-map")).to_be_visible(timeout=15_000)
+        assert not page.locator(".leaflet-control-zoom").is_visible()  # no controls on a wall
+        # After 10 s the next view, in place (no reload: the same document).
+        page.evaluate("window.__sameDocument = true")
+        expect(page.locator(".cctv-main")).to_be_visible(timeout=20_000)
+        assert page.evaluate("window.location.pathname") == "/cctv"
+        assert page.evaluate("window.__sameDocument") is True
+        assert "putar=" in page.evaluate("window.location.search")  # the playlist goes on
+        assert not page.locator(".cctv-controls").is_visible()
+        # ...and back to the first view.
+        expect(page.locator(".city-map")).to_be_visible(timeout=20_000)
+        assert console.errors == []
+
+
+def test_wall005_a_4k_screen_shows_the_whole_wall_without_scrollbars(
+    browser: Browser, komando_url, artifacts
+):
+    context = browser.new_context(
+        viewport={"width": 3840, "height": 2160}, locale="id-ID", timezone_id="Asia/Jakarta"
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{komando_url}/?kiosk=1")
+        expect(page.locator(".sensor-pin").first).to_be_visible(timeout=15_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.kpi-value')].every(e => e.textContent !== '–')",
+            timeout=15_000,
+        )
+        overflow = page.evaluate(
+            "() => [document.documentElement.scrollWidth - innerWidth, "
+            "document.documentElement.scrollHeight - innerHeight]"
+        )
+        assert overflow == [0, 0]
+        # Readable from across the room: KPI numerals scale with the screen.
+        numeral_px = page.locator(".kpi-value").first.evaluate(
+            "el => parseFloat(getComputedStyle(el).fontSize)"
+        )
+        assert numeral_px >= 60
+        page.screenshot(path=str(artifacts / "wall-3840x2160.png"))
+    finally:
+        context.close()
