@@ -15,6 +15,7 @@ import sys
 from dash import Dash
 from fastapi import FastAPI
 
+from callbacks import alert_list as alert_list_page
 from callbacks import cctv as cctv_page
 from callbacks import intake as intake_page
 from callbacks import operator as operator_page
@@ -24,6 +25,7 @@ from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from data.pipeline import IngestPipeline
+from layouts.alert_list import alerts_page
 from layouts.cctv import cctv_layout
 from layouts.intake import intake_layout
 from layouts.operator import operator_layout
@@ -80,6 +82,14 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     else:
         pages["/operator"] = "Halaman Input Data OPD"
         pages["/admin/data"] = "Halaman Data Masuk"
+    # Alerts (issue 5): the desk's full list, gated like /operator until accounts exist (its
+    # buttons change records); the panel's callbacks also serve the wall.
+    pages["/alerts"] = (
+        (lambda lang: alerts_page(city, settings.wall_refresh_ms, lang))
+        if settings.operator_page_enabled
+        else "Halaman Daftar Peringatan"
+    )
+    alert_list_page.register(app, reader, city, settings, engine, store)
     router.register(app, pages)
     # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
     # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.

@@ -1,0 +1,149 @@
+"""The alert panel, the ticker and the operators' actions (issue 5).
+
+Both refreshes read the live list with the version guard (an unchanged list answers 204); the
+actions are synchronous SQL + Redis work, run off the event loop with `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx
+from dash.exceptions import PreventUpdate
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbacks.logged import logged
+from data.alert_store import AlertActionError, AlertDesk, AlertFeed, AlertLive
+from data.city import City
+from data.live_reader import LiveReader
+from data.live_store import LiveStore, connect
+from layouts import alert_list as ui
+from layouts import ids
+from layouts.i18n import Text, normal_lang
+from layouts.pages import LANG
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+DONE = {
+    "ack": Text("Diakui", "Acknowledged"),
+    "resolve": Text("Diselesaikan", "Resolved"),
+    "assign": Text("Ditugaskan", "Assigned"),
+}
+UNAVAILABLE = Text(
+    "Tidak dapat disimpan sekarang (basis data tidak terjangkau); coba lagi.",
+    "Could not be saved now (database unreachable); try again.",
+)
+
+
+def register(
+    app: Dash,
+    reader: LiveReader,
+    city: City,
+    settings: Settings,
+    engine: Engine,
+    store: LiveStore | None = None,
+) -> None:
+    """`store`: the process's LiveStore, whose Redis client the actions share; one is made when
+    not given."""
+    feed = AlertFeed(reader)
+    client = store.client if store is not None else connect(settings.redis_url or "")
+    desk = AlertDesk(engine, AlertLive(client, settings.redis_namespace), city.slug)
+
+    @app.callback(
+        Output(ui.ALERT_LIST, "children"),
+        Output(ui.ALERT_STATE, "data"),
+        Output(ui.ALERT_CRITICAL, "data"),
+        Input(ids.WALL_TICK, "n_intervals"),
+        State(ui.ALERT_STATE, "data"),
+        State(LANG, "data"),
+    )
+    @logged
+    async def refresh_alerts(_tick, state, lang):
+        try:
+            version, alerts = await feed.active((state or {}).get("version", ""))
+        except redis.RedisError as exc:
+            log.warning("alert refresh: Redis unavailable: %s", exc)
+            raise PreventUpdate from exc
+        if alerts is None:  # unchanged: 204
+            raise PreventUpdate
+        rows = ui.alert_rows(alerts, city, normal_lang(lang), time.time())
+        return rows, {"version": version}, ui.critical_open(alerts)
+
+    @app.callback(
+        Output(ui.ALERT_TICKER, "children"),
+        Output(ui.ALERT_TICKER_STATE, "data"),
+        Input(ids.WALL_TICK, "n_intervals"),
+        State(ui.ALERT_TICKER_STATE, "data"),
+        State(LANG, "data"),
+    )
+    @logged
+    async def refresh_ticker(_tick, state, lang):
+        try:
+            version, alerts = await feed.active((state or {}).get("version", ""))
+        except redis.RedisError as exc:
+            log.warning("alert ticker: Redis unavailable: %s", exc)
+            raise PreventUpdate from exc
+        if alerts is None:
+            raise PreventUpdate
+        return ui.ticker_content(alerts, normal_lang(lang)), {"version": version}
+
+    @app.callback(
+        Output(ui.ALERT_FEEDBACK, "children"),
+        Output(ui.ALERT_STATE, "data", allow_duplicate=True),
+        Input({"type": ui.ALERT_ACTION, "action": ALL, "alert": ALL}, "n_clicks"),
+        Input({"type": ui.ALERT_ASSIGN, "alert": ALL}, "value"),
+        State(ui.ALERT_ACTOR, "value"),
+        State(LANG, "data"),
+        prevent_initial_call=True,
+    )
+    @logged
+    async def act(_clicks, _assignees, actor, lang):
+        lang = normal_lang(lang)
+        trigger = ctx.triggered_id
+        value = ctx.triggered[0]["value"] if ctx.triggered else None
+        # Rows re-rendered with the list fire this with no click and no choice: not an action.
+        if not isinstance(trigger, dict) or not value:
+            raise PreventUpdate
+        uid = trigger["alert"]
+        who = (actor or "").strip() or ui.DEFAULT_ACTOR("id")
+        try:
+            if trigger["type"] == ui.ALERT_ASSIGN:
+                action = "assign"
+                await asyncio.to_thread(desk.assign, uid, str(value), who)
+            elif trigger["action"] == "ack":
+                action = "ack"
+                await asyncio.to_thread(desk.acknowledge, uid, who)
+            elif trigger["action"] == "resolve":
+                action = "resolve"
+                await asyncio.to_thread(desk.resolve, uid, who, "")
+            else:
+                raise PreventUpdate
+        except AlertActionError as exc:
+            return (exc.en if lang == "en" else str(exc)), {"version": ""}
+        except (SQLAlchemyError, redis.RedisError) as exc:
+            log.warning("alert action failed: %s", exc)
+            return UNAVAILABLE(lang), {"version": ""}
+        # A forgotten version makes the next tick redraw the list with the change.
+        return f"{DONE[action](lang)} · {who}", {"version": ""}
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="komandoAlerts", function_name="chime"),
+        Output(ui.ALERT_CHIMED, "data"),
+        Input(ui.ALERT_CRITICAL, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="komandoAlerts", function_name="toggleSound"),
+        Output(ui.ALERT_SOUND, "children"),
+        Output(ui.ALERT_SOUND, "className"),
+        Input(ui.ALERT_SOUND, "n_clicks"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="komandoAlerts", function_name="ages"),
+        Output(ui.ALERT_AGES, "data"),
+        Input(ids.WALL_TICK, "n_intervals"),
+    )

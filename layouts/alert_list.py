@@ -1,0 +1,329 @@
+"""Alerts on the wall (issue 5): a compact list with Akui / Tugaskan / Selesai, a one-line ticker
+for the wall header, and `/alerts`, the full list for the command-centre desk.
+
+Pure functions of the alert dicts the live list holds (data/alert_store.py); callbacks in
+callbacks/alert_list.py fill them in. Component ids of this panel live here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dash import dcc, html
+
+from data.city import City
+from layouts import ids
+from layouts.formatting import format_hhmm
+from layouts.i18n import Text
+
+ALERT_LIST = "alert-list"
+ALERT_STATE = "alert-state"  # Store: {"version": str}
+ALERT_CRITICAL = "alert-critical"  # Store: uids of open critical alerts (the chime listens)
+ALERT_CHIMED = "alert-chimed"  # Store the clientside chime writes (nothing reads it)
+ALERT_AGES = "alert-ages"  # Store the clientside age updater writes
+ALERT_SOUND = "alert-sound"  # button: switch the chime on (a user gesture unlocks audio)
+ALERT_ACTOR = "alert-actor"  # who acts, until accounts exist (issue 6)
+ALERT_FEEDBACK = "alert-feedback"
+ALERT_TICKER = "alert-ticker"
+ALERT_TICKER_STATE = "alert-ticker-state"
+ALERT_ACTION = "alert-action"  # {"type": ALERT_ACTION, "action": "ack" | "resolve", "alert": uid}
+ALERT_ASSIGN = "alert-assign"  # {"type": ALERT_ASSIGN, "alert": uid}: dropdown of OPDs
+
+TITLE = Text("Peringatan", "Alerts")
+NO_ALERTS = Text("Tidak ada peringatan aktif", "No active alerts")
+WAITING = Text("Memuat peringatan…", "Loading alerts…")
+ACK = Text("Akui", "Acknowledge")
+RESOLVE = Text("Selesai", "Resolve")
+ASSIGN = Text("Tugaskan…", "Assign…")
+# ♪ rather than a bell emoji: walls often have no emoji font (the bell drew as a box).
+SOUND_ON = Text("♪ suara aktif", "♪ sound on")
+SOUND_OFF = Text("♪ aktifkan suara", "♪ enable sound")
+ACTOR_LABEL = Text("Petugas", "Operator")
+ACTOR_PLACEHOLDER = Text("nama petugas", "operator's name")
+DEFAULT_ACTOR = Text("petugas command center", "command-centre operator")
+SEVERITY_LABELS = {
+    "critical": Text("KRITIS", "CRITICAL"),
+    "warning": Text("WASPADA", "WARNING"),
+    "info": Text("INFO", "INFO"),
+}
+STATUS_LABELS = {
+    "open": Text("BARU", "NEW"),
+    "acknowledged": Text("DIAKUI", "ACKNOWLEDGED"),
+    "resolved": Text("SELESAI", "RESOLVED"),
+}
+CLEARED = Text("KEMBALI NORMAL", "BACK TO NORMAL")
+# Units for "3 mnt lalu", which the browser keeps current between list changes.
+AGE_UNITS = {
+    "s": Text("dtk lalu", "s ago"),
+    "m": Text("mnt lalu", "min ago"),
+    "h": Text("jam lalu", "h ago"),
+    "d": Text("hari lalu", "days ago"),
+}
+
+
+def action_id(action: str, uid: str) -> dict[str, str]:
+    return {"type": ALERT_ACTION, "action": action, "alert": uid}
+
+
+def assign_id(uid: str) -> dict[str, str]:
+    return {"type": ALERT_ASSIGN, "alert": uid}
+
+
+def age_text(seconds: float, lang: str) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} {AGE_UNITS['s'](lang)}"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} {AGE_UNITS['m'](lang)}"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f} {AGE_UNITS['h'](lang)}"
+    return f"{seconds // 86400:.0f} {AGE_UNITS['d'](lang)}"
+
+
+def _region_name(city: City, kode: str | None) -> str:
+    if not kode:
+        return ""
+    features = city.kecamatan_geojson.get("features", [])
+    kecamatan = kode[:8]
+    for feature in features:
+        props = feature.get("properties", {})
+        if props.get("kode") == kecamatan or props.get("kode_wilayah") == kecamatan:
+            name = props.get("name") or props.get("nama")
+            return f"Kec. {name}" if name else ""
+    return ""
+
+
+def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.Div:
+    uid = alert["id"]
+    severity = alert.get("severity") or "info"
+    status = alert.get("status") or "open"
+    cleared = alert.get("cleared_ms") is not None
+    opened_s = (alert.get("opened_ms") or 0) / 1000
+    zone = ZoneInfo(city.config.timezone)
+    message = (alert.get("message_en") if lang == "en" else None) or alert.get("message") or ""
+    where = " · ".join(
+        part
+        for part in (alert.get("subject_name"), _region_name(city, alert.get("region_kode")))
+        if part
+    )
+    badges = [html.Span(SEVERITY_LABELS[severity](lang), className="alert-severity")]
+    badges.append(html.Span(STATUS_LABELS[status](lang), className=f"alert-status st-{status}"))
+    if cleared and status != "resolved":
+        badges.append(html.Span(CLEARED(lang), className="alert-status st-cleared"))
+    people = []
+    if alert.get("acknowledged_by"):
+        people.append(Text("diakui", "acknowledged by")(lang) + f" {alert['acknowledged_by']}")
+    if alert.get("assignee"):
+        people.append(Text("ditugaskan ke", "assigned to")(lang) + f" {_opd_name(city, alert)}")
+    if alert.get("resolved_by"):
+        people.append(Text("diselesaikan", "resolved by")(lang) + f" {alert['resolved_by']}")
+    buttons: list[Any] = []
+    if status == "open":
+        buttons.append(
+            html.Button(ACK(lang), id=action_id("ack", uid), className="alert-btn alert-ack")
+        )
+    if status in ("open", "acknowledged"):
+        buttons.append(
+            dcc.Dropdown(
+                id=assign_id(uid),
+                options=[{"label": o.short_name, "value": o.id} for o in city.config.opds],
+                placeholder=ASSIGN(lang),
+                clearable=False,
+                searchable=False,
+                className="alert-assign",
+            )
+        )
+        buttons.append(
+            html.Button(
+                RESOLVE(lang), id=action_id("resolve", uid), className="alert-btn alert-resolve"
+            )
+        )
+    classes = f"alert-row sev-{severity} st-{status}"
+    if cleared:
+        classes += " is-cleared"
+    if severity == "critical" and status == "open" and not cleared:
+        classes += " is-new-critical"  # pulses until someone acknowledges it
+    return html.Div(
+        [
+            html.Div(className="alert-bar"),
+            html.Div(
+                [
+                    html.Div(
+                        [*badges, html.Span(message, className="alert-message")],
+                        className="alert-line",
+                    ),
+                    html.Div(
+                        [
+                            html.Span(where, className="alert-where"),
+                            html.Span(
+                                f"{format_hhmm(opened_s, zone)} · {age_text(now - opened_s, lang)}",
+                                className="alert-age",
+                                **{
+                                    "data-ts": str(opened_s),
+                                    "data-hhmm": format_hhmm(opened_s, zone),
+                                },
+                            ),
+                            html.Span(" · ".join(people), className="alert-people"),
+                        ],
+                        className="alert-meta",
+                    ),
+                ],
+                className="alert-body",
+            ),
+            html.Div(buttons, className="alert-actions"),
+        ],
+        className=classes,
+        **{"data-alert": uid, "data-severity": severity, "data-status": status},
+    )
+
+
+def _opd_name(city: City, alert: dict[str, Any]) -> str:
+    assignee = alert.get("assignee") or ""
+    opd = next((o for o in city.config.opds if o.id == assignee), None)
+    return opd.short_name if opd else assignee
+
+
+def alert_rows(
+    alerts: list[dict[str, Any]], city: City, lang: str, now: float | None = None
+) -> list[html.Div]:
+    now = time.time() if now is None else now
+    if not alerts:
+        return [html.Div(NO_ALERTS(lang), className="alert-empty")]
+    return [alert_row(alert, city, lang, now) for alert in alerts]
+
+
+def critical_open(alerts: list[dict[str, Any]]) -> list[str]:
+    """Uids of critical alerts nobody has acknowledged and whose condition still holds."""
+    return sorted(
+        a["id"]
+        for a in alerts
+        if a.get("severity") == "critical"
+        and a.get("status") == "open"
+        and a.get("cleared_ms") is None
+    )
+
+
+def alert_panel(city: City, lang: str = "id") -> html.Div:
+    units = json.dumps({k: v(lang) for k, v in AGE_UNITS.items()}, ensure_ascii=False)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2(TITLE(lang)),
+                    html.Div(
+                        [
+                            html.Label(ACTOR_LABEL(lang), htmlFor=ALERT_ACTOR),
+                            dcc.Input(
+                                id=ALERT_ACTOR,
+                                type="text",
+                                placeholder=ACTOR_PLACEHOLDER(lang),
+                                maxLength=64,
+                                debounce=True,
+                                persistence=True,
+                                persistence_type="local",
+                                className="alert-actor",
+                            ),
+                            html.Button(
+                                SOUND_OFF(lang),
+                                id=ALERT_SOUND,
+                                className="alert-sound",
+                                **{"data-on": SOUND_ON(lang), "data-off": SOUND_OFF(lang)},
+                            ),
+                        ],
+                        className="alert-tools",
+                    ),
+                ],
+                className="panel-head",
+            ),
+            html.Div("", id=ALERT_FEEDBACK, className="alert-feedback", role="status"),
+            html.Div(
+                [html.Div(WAITING(lang), className="alert-empty")],
+                id=ALERT_LIST,
+                className="alert-list",
+                **{"data-units": units, "data-lang": lang},
+            ),
+            dcc.Store(id=ALERT_STATE, data={"version": ""}),
+            dcc.Store(id=ALERT_CRITICAL, data=[]),
+            dcc.Store(id=ALERT_CHIMED),
+            dcc.Store(id=ALERT_AGES),
+        ],
+        className="panel alert-panel",
+    )
+
+
+def ticker_content(alerts: list[dict[str, Any]], lang: str) -> list[Any]:
+    """'2 KRITIS · 1 WASPADA — the worst unresolved alert's message', or all quiet."""
+    active = [a for a in alerts if a.get("status") != "resolved" and a.get("cleared_ms") is None]
+    if not active:
+        return [html.Span(NO_ALERTS(lang), className="ticker-quiet")]
+    parts: list[Any] = []
+    for severity in ("critical", "warning", "info"):
+        count = sum(1 for a in active if a.get("severity") == severity)
+        if count:
+            parts.append(
+                html.Span(
+                    f"{count} {SEVERITY_LABELS[severity](lang)}",
+                    className=f"ticker-count sev-{severity}",
+                )
+            )
+    worst = active[0]  # the list comes sorted: worst and newest first
+    message = (worst.get("message_en") if lang == "en" else None) or worst.get("message") or ""
+    parts.append(html.Span(message, className="ticker-message"))
+    return parts
+
+
+def alert_ticker(city: City, lang: str = "id") -> html.Div:
+    """One line for the bottom of the wall header."""
+    return html.Div(
+        [
+            html.Div(
+                [html.Span(WAITING(lang), className="ticker-quiet")],
+                id=ALERT_TICKER,
+                className="alert-ticker-line",
+            ),
+            dcc.Store(id=ALERT_TICKER_STATE, data={"version": ""}),
+        ],
+        className="alert-ticker",
+        title=f"{TITLE(lang)} — {city.config.name}",
+    )
+
+
+def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
+    """`/alerts`: the full list for the command-centre desk operator."""
+    return html.Div(
+        [
+            html.Header(
+                [
+                    html.Div(
+                        [
+                            html.Div("KOMANDO", className="brand"),
+                            html.Div(
+                                [
+                                    html.Div(
+                                        Text("Daftar peringatan", "Alert list")(lang),
+                                        className="brand-sub",
+                                    ),
+                                    html.Div(city.config.name, className="city-name"),
+                                ]
+                            ),
+                        ],
+                        className="header-left",
+                    ),
+                    dcc.Link(
+                        Text("Dinding komando", "Command wall")(lang),
+                        href="/",
+                        className="alert-page-link",
+                    ),
+                ],
+                className="wall-header",
+            ),
+            alert_ticker(city, lang),
+            alert_panel(city, lang),
+            dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
+        ],
+        className="wall alerts-page",
+        lang=lang,
+    )
