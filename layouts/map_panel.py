@@ -221,9 +221,9 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
                     dl.Map(
                         dl.LayersControl([*base, *overlays], collapsed=True, position="topright"),
                         id=ids.MAP,
+                        # Fit the city to whatever screen this is (1080p or 4K), not a fixed zoom.
                         bounds=geojson_bounds(districts["features"]),
-                        center=list(city.config.center),
-                        zoom=city.config.zoom,
+                        boundsOptions={"padding": [16, 16]},
                         zoomSnap=0.25,
                         attributionControl=bool(tile_url),
                         className="city-map",
