@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from callbacks import alert_list as alert_list_page
 from callbacks import cctv as cctv_page
 from callbacks import intake as intake_page
+from callbacks import kpi_review as kpi_review_page
 from callbacks import operator as operator_page
 from callbacks import register_all, router
 from data.city import City, load_city
@@ -28,12 +29,14 @@ from data.pipeline import IngestPipeline
 from layouts.alert_list import alerts_page
 from layouts.cctv import cctv_layout
 from layouts.intake import intake_layout
+from layouts.kpi_review import kpi_review_layout
 from layouts.operator import operator_layout
 from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
 from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
+from server.kpi_export import add_kpi_export_routes
 from server.video_routes import add_video_routes
 from server.web_server import KomandoServer
 from settings import PROJECT_ROOT, Settings
@@ -90,6 +93,10 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         else "Halaman Daftar Peringatan"
     )
     alert_list_page.register(app, reader, city, settings, engine, store)
+    # The mayor's review (issue 5): the page, its callbacks, CSV export and printable report.
+    pages["/kpi"] = lambda lang: kpi_review_layout(city, lang)
+    kpi_review_page.register(app, city, engine, reader)
+    add_kpi_export_routes(app.server, city, engine)
     router.register(app, pages)
     # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
     # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.

@@ -1,11 +1,12 @@
 """History as the KPI views need it: one sensor, one region or one KPI over a time range,
-bucketed by hour or day (in the city's time zone), computed in SQL over indexed ranges so that
-a year of raw readings never leaves the database.
+bucketed by hour, day or week (in the city's time zone; weeks start on Monday), computed in SQL
+over indexed ranges so that a year of raw readings never leaves the database.
 
 Indexes used (see tests/integration/test_history_queries.py for the plans):
 - readings: primary key (sensor_id, quantity, ts_ms) -> range scan per sensor;
 - sensors: region_kode index -> the sensors of a region, then the above per sensor;
-- kpi_values: primary key (kpi_id, region_kode, ts_ms) -> range scan per KPI and region.
+- kpi_values: primary key (kpi_id, region_kode, ts_ms) -> range scan per KPI and region, also
+  for several regions at once (`kpi_region_means`) and for the newest value (`latest_kpi_points`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from data.categories import traffic_load_percent
 from data.city import City
 from data.kpis import AGGREGATES
 
-BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
+BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
+# Integer division puts week boundaries on Thursdays (1970-01-01 was one); shifting by four days
+# puts them on Mondays, as ISO weeks and Indonesian calendars have them.
+BUCKET_SHIFT_MS = {"week": -4 * 86_400_000}
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def _params(start: float, end: float, bucket: str, zone: str) -> dict:
         "start": int(start * 1000),
         "end": int(end * 1000),
         "size": BUCKET_MS[bucket],
-        "offset": zone_offset_ms(zone, start),
+        "offset": zone_offset_ms(zone, start) + BUCKET_SHIFT_MS.get(bucket, 0),
     }
 
 
@@ -167,3 +171,53 @@ def kpi_history(
     assert kpi.source.aggregate is not None
     combine = AGGREGATES[kpi.source.aggregate]
     return [(start_ms, combine(values)) for start_ms, values in sorted(per_bucket.items())]
+
+
+REGION_MEANS_SQL = """
+SELECT region_kode, AVG(value), COUNT(*)
+FROM kpi_values
+WHERE kpi_id = :kpi AND region_kode IN :regions AND ts_ms >= :start AND ts_ms < :end
+GROUP BY region_kode
+"""
+
+LATEST_SQL = """
+SELECT ts_ms, value FROM kpi_values
+WHERE kpi_id = :kpi AND region_kode = :region AND ts_ms < :before
+ORDER BY ts_ms DESC LIMIT 1
+"""
+
+
+def kpi_region_means(
+    engine: Engine, kpi_id: str, region_kodes: list[str], start: float, end: float
+) -> dict[str, tuple[float, int]]:
+    """One KPI's mean and count per region over [start, end): the comparison of districts.
+    One statement; each region is a range of the primary key."""
+    if not region_kodes:
+        return {}
+    statement = text(REGION_MEANS_SQL).bindparams(bindparam("regions", expanding=True))
+    params = {
+        "kpi": kpi_id,
+        "regions": list(region_kodes),
+        "start": int(start * 1000),
+        "end": int(end * 1000),
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(statement, params).all()
+    return {r[0]: (float(r[1]), int(r[2])) for r in rows}
+
+
+def latest_kpi_points(
+    engine: Engine, kpi_ids: list[str], region_kode: str = "", before: float | None = None
+) -> dict[str, tuple[float, float]]:
+    """The newest recorded value of each KPI in a region: {kpi_id: (value, ts)}; one index
+    seek per KPI (the age of a KPI's data, and the live value of operator KPIs per region)."""
+    before_ms = int((before if before is not None else 4_102_444_800) * 1000)
+    found: dict[str, tuple[float, float]] = {}
+    with engine.connect() as conn:
+        for kpi_id in kpi_ids:
+            row = conn.execute(
+                text(LATEST_SQL), {"kpi": kpi_id, "region": region_kode, "before": before_ms}
+            ).first()
+            if row is not None:
+                found[kpi_id] = (float(row[1]), row[0] / 1000)
+    return found

@@ -6,6 +6,9 @@ Layout, all under a namespace prefix (`komando:<city>`), so cities can share one
     <ns>:sensors:version      int   bumped by every write to sensors:latest
     <ns>:kpis:latest          hash  kpi_id -> {"v": value, "ts": epoch}
     <ns>:kpis:version         int   bumped by every write to kpis:latest
+    <ns>:kpis:region:<kode>   hash  kpi_id -> {"v": value, "ts": epoch}: sensor-aggregate KPIs of
+                                    one kecamatan or desa (kode wilayah)
+    <ns>:kpis:regions:version int   bumped once per write to any kpis:region:* hash
     <ns>:camera:<id>:frame    bytes the latest JPEG; expires, so a dead grabber leaves no frame
     <ns>:camera:<id>:health   hash  CameraHealth fields as strings
     <ns>:camera:<id>:thumb    bytes a small JPEG (map pop-ups), refreshed about once a second
@@ -54,6 +57,13 @@ class KeySpace:
     @property
     def kpis_version(self) -> str:
         return f"{self.namespace}:kpis:version"
+
+    def kpis_region(self, kode: str) -> str:
+        return f"{self.namespace}:kpis:region:{kode}"
+
+    @property
+    def kpis_regions_version(self) -> str:
+        return f"{self.namespace}:kpis:regions:version"
 
     def camera_frame(self, camera_id: str) -> str:
         return f"{self.namespace}:camera:{camera_id}:frame"

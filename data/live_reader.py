@@ -60,6 +60,14 @@ class LiveReader:
             self.keys.kpis_version, self.keys.kpis_latest, known_version
         )
 
+    async def region_kpis(self, kode: str, known_version: str = "") -> tuple[str, dict | None]:
+        """Sensor-aggregate KPIs of one kecamatan or desa (kode wilayah): (version,
+        {kpi_id: (value, ts)}), or (version, None) if `known_version` is current. One version
+        counts writes to every region, so a wall panel showing several regions can share it."""
+        return await self._read_if_changed(
+            self.keys.kpis_regions_version, self.keys.kpis_region(kode), known_version
+        )
+
     async def camera_healths(self, camera_ids: Iterable[str]) -> dict[str, CameraHealth | None]:
         ids = list(camera_ids)
         async with self.client.pipeline(transaction=False) as pipe:

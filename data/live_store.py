@@ -7,7 +7,7 @@ so no pipeline ever crosses threads.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 
 import redis
@@ -105,6 +105,31 @@ class LiveStore:
         pipe.incr(self.keys.kpis_version)
         pipe.execute()
         return len(mapping)
+
+    def write_region_kpis(self, values: Mapping[str, Iterable[KpiValue]]) -> int:
+        """Per-region KPI values ({kode: values}) in one round trip, one version bump."""
+        pipe = self.client.pipeline(transaction=False)
+        written = 0
+        for kode, items in values.items():
+            mapping = {v.kpi_id: encode_point(v.value, v.ts) for v in items}
+            if mapping:
+                pipe.hset(self.keys.kpis_region(kode), mapping=mapping)
+                written += len(mapping)
+        if not written:
+            return 0
+        pipe.incr(self.keys.kpis_regions_version)
+        pipe.execute()
+        return written
+
+    def region_kpis(
+        self, kode: str, known_version: str = ""
+    ) -> tuple[str, dict[str, tuple[float, float]] | None]:
+        """(version, {kpi_id: (value, ts)}) of one kecamatan or desa; None when unchanged."""
+        reply = self._read_if_changed(
+            keys=[self.keys.kpis_regions_version, self.keys.kpis_region(kode)],
+            args=[known_version],
+        )
+        return decode_if_changed(reply)
 
     def publish_frame(self, camera_id: str, jpeg: bytes, health: CameraHealth) -> None:
         pipe = self.client.pipeline(transaction=False)

@@ -63,9 +63,9 @@ def test_sensor_values_and_kpis_reach_redis(running_roles, live_store, city):
     assert wait_until(lambda: store.sensors()[0] != first_version, 3)
     computed = {k.id for k in city.config.kpis if k.source.type != "operator"}
     kpis = wait_until(
-        lambda: store.kpis()[1] if len(store.kpis()[1] or {}) == len(computed) else None, 5
+        lambda: store.kpis()[1] if computed <= set(store.kpis()[1] or {}) else None, 5
     )
-    assert set(kpis) == computed
+    assert computed <= set(kpis)  # plus operator KPIs made live by the demo back-fill
 
 
 def test_frames_from_both_cameras_are_real_jpegs_that_keep_coming(running_roles, live_store, city):

@@ -188,7 +188,7 @@ def test_opd_freshness_against_each_cadence(city):
         "disdik": NOW - 3600,  # daily, on time
         "disdag": NOW - 6 * DAY,  # weekly, on time
         "disbudpar": NOW - 32 * DAY,  # monthly: late after 31 days
-    }  # dlh never entered
+    }  # dlh and pupr never entered
     rows = opd_ages(city, entries, NOW)
     by_id = {r.opd_id: r for r in rows}
     assert {k: (v.limit_s // DAY, v.late) for k, v in by_id.items()} == {
@@ -197,9 +197,10 @@ def test_opd_freshness_against_each_cadence(city):
         "disdag": (7, False),
         "disbudpar": (31, True),
         "dlh": (1, True),
+        "pupr": (31, True),  # roads in good condition, monthly
     }
     # Never first, then late ones by how far past their allowance, then the rest.
-    assert [r.opd_id for r in rows] == ["dlh", "disbudpar", "bkpsdm", "disdag", "disdik"]
+    assert [r.opd_id for r in rows] == ["dlh", "pupr", "disbudpar", "bkpsdm", "disdag", "disdik"]
 
     view = opds_view(rows, WIB, "WIB", NOW)
     shown = rows_with(view, "data-opd")

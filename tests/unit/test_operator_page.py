@@ -94,6 +94,7 @@ def test_layout_offers_only_opds_that_enter_data(city):
         "disdik",
         "disdag",
         "dlh",
+        "pupr",
         "disbudpar",
     ]
     assert dropdown.options[0]["label"].startswith("BKPSDM — Badan Kepegawaian")
