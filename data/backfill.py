@@ -11,9 +11,9 @@ feeds are connected.
   the live ones are (`compute_kpis`, `compute_region_kpis`). PM2.5 carries the dry-season haze
   (August–October) that South Sumatra knows.
 - City-system KPIs: the simulator's own models, city level only.
-- Operator KPIs: one value per period of their cadence, for the city and each kecamatan,
-  drifting around their targets and slowly improving; DLH's daily waste figure stops five days
-  ago, so that the page has a late OPD to show.
+- Operator KPIs: one value per period of their cadence, for the city and each kecamatan (totals
+  such as tonnes or visits for the city only), drifting around their targets and slowly
+  improving; DLH's daily waste figure stops five days ago, so that the page has a late OPD to show.
 - One bulk insert (about 50,000 rows for Prabumulih: well under a second on SQLite).
 """
 
@@ -44,7 +44,7 @@ DEMO_SOURCE = "demo"
 DAYS = 365
 HOURLY_DAYS = 30
 LATE_DEMO = {"sampah_terangkut": 5}  # KPI id -> days its OPD has not entered data
-SUM_UNITS = frozenset({"ton", "kunjungan"})  # operator KPIs whose city value is the sum of areas
+SUM_UNITS = frozenset({"ton", "kunjungan"})  # operator KPIs that are city totals
 
 
 def history_exists(engine: Engine, city: City, before: float) -> bool:
@@ -170,12 +170,12 @@ def _operator_rows(city: City, start_day: date, today: date) -> list[dict]:
         low = kpi.low if kpi.low is not None else -math.inf
         high = kpi.high if kpi.high is not None else math.inf
         is_sum = kpi.unit in SUM_UNITS
-        shares = [rng.uniform(0.6, 1.4) for _ in kecamatan]
-        shares = [s / sum(shares) for s in shares]
         biases = [rng.uniform(-0.5, 0.5) * scale for _ in kecamatan]
         last_day = today - timedelta(days=LATE_DEMO.get(kpi.id, 0))
         periods = _periods(kpi, start_day, last_day)
         walk = 0.0
+        # A total (tonnes, visits) is judged against a city target: only the city's is made.
+        areas_of = [] if is_sum else kecamatan
         for index, (day, period) in enumerate(periods):
             progress = index / max(len(periods) - 1, 1)
             walk = 0.8 * walk + rng.gauss(0, 0.35 * scale)
@@ -183,8 +183,8 @@ def _operator_rows(city: City, start_day: date, today: date) -> list[dict]:
             value = middle + better * scale * 0.9 * (progress - 0.5) + season + walk
             ts_ms = int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp() * 1000)
             areas = [("", value)] + [
-                (kode, value * share if is_sum else value + bias + rng.gauss(0, 0.2 * scale))
-                for kode, share, bias in zip(kecamatan, shares, biases, strict=True)
+                (kode, value + bias + rng.gauss(0, 0.2 * scale))
+                for kode, bias in zip(areas_of, biases, strict=False)
             ]
             for kode, area_value in areas:
                 rows.append(

@@ -15,7 +15,7 @@ from dash import dcc, html
 
 from data.city import DIMENSION_LABELS, City, KpiConfig
 from data.kpi_report import PERIOD_CODES, PERIOD_LABELS, Comparison, KpiRow, Review
-from data.kpi_status import CADENCE_LABELS, status
+from data.kpi_status import CADENCE_LABELS, status, summary_kind
 from layouts.formatting import format_number
 from layouts.i18n import Text, format_date, format_datetime
 
@@ -141,15 +141,19 @@ def trend_figure(row: KpiRow, review: Review, lang: str) -> dict:
     bucket = review.period.bucket
     moments = [_local(b.start_ms, zone) for b in row.series]
     x = [m.strftime("%Y-%m-%d %H:%M") for m in moments]
-    y = [round(b.mean, kpi.decimals + 1) for b in row.series]
+    # Running totals (budget so far, visits today) are drawn by their highest value per bucket.
+    cumulative = summary_kind(kpi) == "last" or (
+        summary_kind(kpi) == "daily_total" and bucket != "hour"
+    )
+    y = [round(b.high if cumulative else b.mean, kpi.decimals + 1) for b in row.series]
     hover = [
         [
             format_datetime(m.timestamp(), zone, review.city.config.timezone_label, lang)
             if bucket == "hour"
             else format_date(m.timestamp(), zone, lang),
-            f"{value_text(kpi, b.mean)} {kpi.unit}",
+            f"{value_text(kpi, v)} {kpi.unit}",
         ]
-        for m, b in zip(moments, row.series, strict=True)
+        for m, v in zip(moments, y, strict=True)
     ]
     start = _local(int(review.period.start * 1000), zone).strftime("%Y-%m-%d %H:%M")
     end = _local(int(review.period.end * 1000), zone).strftime("%Y-%m-%d %H:%M")
@@ -502,6 +506,7 @@ def kpi_card(row: KpiRow, review: Review, lang: str) -> html.Article:
                 figure=trend_figure(row, review, lang),
                 config=GRAPH_CONFIG,
                 className="kpi-graph",
+                style={"height": "150px"},
             )
             if row.series
             else html.Div(
@@ -559,6 +564,7 @@ def comparison_section(review: Review, lang: str) -> html.Section | None:
                 id=COMPARE_GRAPH,
                 figure=comparison_figure(comparison, lang),
                 config=GRAPH_CONFIG,
+                style={"height": f"{comparison_figure(comparison, lang)['layout']['height']}px"},
             ),
         ],
         className="review-section review-compare",
