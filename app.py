@@ -72,7 +72,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     app.config.suppress_callback_exceptions = True
     app.layout = shell()
     pages: dict[str, router.Page] = {
-        "/": lambda lang: wall_layout(city, settings),
+        "/": lambda lang: wall_layout(city, settings, lang),
         "/cctv": lambda lang: cctv_layout(city, settings.camera_fps, settings.wall_refresh_ms),
     }
     register_all(app, reader, city, settings)
@@ -85,6 +85,10 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     else:
         pages["/operator"] = "Halaman Input Data OPD"
         pages["/admin/data"] = "Halaman Data Masuk"
+    # The mayor's review (issue 5): the page, its callbacks, CSV export and printable report.
+    pages["/kpi"] = lambda lang: kpi_review_layout(city, lang)
+    kpi_review_page.register(app, city, engine, reader)
+    add_kpi_export_routes(app.server, city, engine)
     # Alerts (issue 5): the desk's full list, gated like /operator until accounts exist (its
     # buttons change records); the panel's callbacks also serve the wall.
     pages["/alerts"] = (
@@ -93,10 +97,6 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         else "Halaman Daftar Peringatan"
     )
     alert_list_page.register(app, reader, city, settings, engine, store)
-    # The mayor's review (issue 5): the page, its callbacks, CSV export and printable report.
-    pages["/kpi"] = lambda lang: kpi_review_layout(city, lang)
-    kpi_review_page.register(app, city, engine, reader)
-    add_kpi_export_routes(app.server, city, engine)
     router.register(app, pages)
     # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
     # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.

@@ -8,7 +8,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       var time = new Intl.DateTimeFormat("id-ID", {
         timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
       }).format(now);
-      var date = new Intl.DateTimeFormat("id-ID", {
+      // The date in the page's language; the time the Indonesian way (08.45.12) in both.
+      var english = (document.querySelector(".wall") || {}).lang === "en";
+      var date = new Intl.DateTimeFormat(english ? "en-GB" : "id-ID", {
         timeZone: zone, weekday: "long", day: "numeric", month: "long", year: "numeric",
       }).format(now);
       return [time, date];

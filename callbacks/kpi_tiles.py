@@ -8,13 +8,14 @@ from data.categories import kpi_category
 from data.city import City
 from layouts import ids
 from layouts.formatting import format_number
+from layouts.i18n import label
 from layouts.kpi_tiles import target_text
 
 STATUS_CLASSES = {-1: "status-nodata", 0: "status-good", 1: "status-warn", 2: "status-bad"}
 
 
 def kpi_tile_values(
-    city: City, kpi_ids: list[str], points: dict[str, tuple[float, float]]
+    city: City, kpi_ids: list[str], points: dict[str, tuple[float, float]], lang: str = "id"
 ) -> tuple[list[str], list[str], list[str]]:
     """(value texts, tile classes, status texts) in the order of `kpi_ids`."""
     by_id = {k.id: k for k in city.config.kpis}
@@ -25,7 +26,7 @@ def kpi_tile_values(
         category = kpi_category(kpi, value)
         values.append(format_number(value, kpi.decimals))
         classes.append(f"kpi-tile {STATUS_CLASSES[category.level]}")
-        statuses.append(f"{category.label} · {target_text(kpi)}")
+        statuses.append(f"{label(category.label, lang)} · {target_text(kpi)}")
     return values, classes, statuses
 
 

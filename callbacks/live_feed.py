@@ -28,9 +28,12 @@ from data.camera_status import camera_status
 from data.city import City
 from data.live_reader import LiveReader
 from layouts import ids
+from layouts.i18n import Text, normal_lang
 from settings import Settings
 
 log = logging.getLogger(__name__)
+
+UNREACHABLE = Text("Data langsung tidak terjangkau (Redis)", "Live data unreachable (Redis)")
 
 
 def signature(value: Any) -> str:
@@ -56,6 +59,7 @@ class FeedBuilder:
         feed: dict[str, Any] = {}
         versions = dict(known)
         want = set(known.get("want") or ())
+        lang = normal_lang(known.get("lang"))
         try:
             sensors_version, points = (
                 await self.reader.sensors(known.get("sensors", ""))
@@ -63,14 +67,16 @@ class FeedBuilder:
                 else ("", None)
             )
             if points is not None and "sensors" in want:
-                feed["sensors"] = sensor_items(self.city, points, now)
+                feed["sensors"] = sensor_items(self.city, points, now, lang)
                 versions["sensors"] = sensors_version
                 versions["newest_ts"] = max((ts for _, ts in points.values()), default=0.0)
             kpis_version, kpi_points = (
                 await self.reader.kpis(known.get("kpis", "")) if "kpis" in want else ("", None)
             )
             if kpi_points is not None:
-                values, classes, statuses = kpi_tile_values(self.city, self.kpi_ids, kpi_points)
+                values, classes, statuses = kpi_tile_values(
+                    self.city, self.kpi_ids, kpi_points, lang
+                )
                 feed["kpis"] = {
                     kpi_id: [value, css, status]
                     for kpi_id, value, css, status in zip(
@@ -78,7 +84,7 @@ class FeedBuilder:
                     )
                 }
                 versions["kpis"] = kpis_version
-            cameras = await self._cameras(now) if "cameras" in want else None
+            cameras = await self._cameras(now, lang) if "cameras" in want else None
             reachable = True
         except redis.RedisError as exc:
             log.warning("wall refresh: Redis unavailable: %s", exc)
@@ -95,16 +101,17 @@ class FeedBuilder:
                 self.zone,
                 self.city.config.timezone_label,
                 self.late_after_s,
+                lang,
             )
             if reachable
-            else ("Data langsung tidak terjangkau (Redis)", "freshness stale")
+            else (UNREACHABLE(lang), "freshness stale")
         )
         if signature([text, css]) != known.get("freshness"):
             feed["freshness"] = [text, css]
             versions["freshness"] = signature([text, css])
         return (feed, versions) if feed else None
 
-    async def _cameras(self, now: float) -> dict[str, list[str]]:
+    async def _cameras(self, now: float, lang: str) -> dict[str, list[str]]:
         if not self.camera_ids:
             return {}
         healths = await self.reader.camera_healths(self.camera_ids)
@@ -116,7 +123,7 @@ class FeedBuilder:
                 self.settings.camera_stalled_after_s,
                 self.settings.camera_offline_after_s,
             )
-            text, css, info = badge(status, self.zone)
+            text, css, info = badge(status, self.zone, lang)
             items[camera_id] = [text, css, info]
         return items
 

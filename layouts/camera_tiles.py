@@ -7,17 +7,18 @@ from dash import html
 
 from data.city import CameraConfig, City
 from layouts import ids
+from layouts.i18n import Text
 
-KIND_LABELS = {"school": "Sekolah", "street": "Jalan"}
+KIND_LABELS = {"school": Text("Sekolah", "School"), "street": Text("Jalan", "Street")}
 
 
-def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
+def camera_tile(camera: CameraConfig, fps: float, lang: str = "id") -> html.Div:
     return html.Div(
         [
             html.Div(
                 html.Img(
                     src=f"/video/{camera.id}.jpg",
-                    alt=f"Kamera {camera.name}",
+                    alt=f"{Text('Kamera', 'Camera')(lang)} {camera.name}",
                     className="camera-image",
                     **{"data-camera": camera.id},
                 ),
@@ -26,7 +27,7 @@ def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
             html.Div(
                 [
                     html.Span(
-                        KIND_LABELS[camera.kind], className=f"camera-kind kind-{camera.kind}"
+                        KIND_LABELS[camera.kind](lang), className=f"camera-kind kind-{camera.kind}"
                     ),
                     html.Span(camera.name, className="camera-name"),
                     # The frame's age, kept by assets/komando_cameras.js as frames arrive.
@@ -46,16 +47,22 @@ def camera_tile(camera: CameraConfig, fps: float) -> html.Div:
     )
 
 
-def camera_panel(city: City, fps: float) -> html.Div:
+def camera_panel(city: City, fps: float, lang: str = "id") -> html.Div:
     cameras = city.config.cameras
     return html.Div(
         [
             html.Div(
-                [html.H2("CCTV"), html.Span(f"{len(cameras)} kamera", className="panel-note")],
+                [
+                    html.H2("CCTV"),
+                    html.Span(
+                        f"{len(cameras)} {Text('kamera', 'cameras')(lang)}",
+                        className="panel-note",
+                    ),
+                ],
                 className="panel-head",
             ),
             html.Div(
-                [camera_tile(c, fps) for c in cameras],
+                [camera_tile(c, fps, lang) for c in cameras],
                 className=f"camera-grid tiles-{min(len(cameras), 4)}",
                 **{"data-stream-cameras": ",".join(c.id for c in cameras), "data-fps": str(fps)},
             ),

@@ -22,13 +22,14 @@ def format_hhmm(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, zone).strftime("%H.%M")
 
 
-def format_age(seconds: float | None) -> str:
+def format_age(seconds: float | None, lang: str = "id") -> str:
+    en = lang == "en"
     if seconds is None:
-        return "belum ada data"
+        return "no data yet" if en else "belum ada data"
     if seconds < 60:
-        return f"{seconds:.0f} dtk lalu"
+        return f"{seconds:.0f} s ago" if en else f"{seconds:.0f} dtk lalu"
     if seconds < 3600:
-        return f"{seconds // 60:.0f} mnt lalu"
+        return f"{seconds // 60:.0f} min ago" if en else f"{seconds // 60:.0f} mnt lalu"
     if seconds < 86400:
-        return f"{seconds // 3600:.0f} jam lalu"
-    return f"{seconds // 86400:.0f} hari lalu"
+        return f"{seconds // 3600:.0f} h ago" if en else f"{seconds // 3600:.0f} jam lalu"
+    return f"{seconds // 86400:.0f} days ago" if en else f"{seconds // 86400:.0f} hari lalu"

@@ -70,3 +70,37 @@ def format_long_date(ts: float, zone: ZoneInfo, lang: str = DEFAULT_LANG) -> str
 def format_datetime(ts: float, zone: ZoneInfo, zone_label: str, lang: str = DEFAULT_LANG) -> str:
     """'25 Nov 2026 08.45 WIB'."""
     return f"{format_date(ts, zone, lang)} {datetime.fromtimestamp(ts, zone):%H.%M} {zone_label}"
+
+
+# Labels the data layer writes in Bahasa Indonesia (categories, states), in English.
+EN_LABELS = {
+    "Baik": "Good",
+    "Sedang": "Moderate",
+    "Tidak sehat": "Unhealthy",
+    "Sangat tidak sehat": "Very unhealthy",
+    "Berbahaya": "Hazardous",
+    "Normal": "Normal",
+    "Siaga 3": "Alert 3 (Siaga 3)",
+    "Siaga 2": "Alert 2 (Siaga 2)",
+    "Siaga 1": "Alert 1 (Siaga 1)",
+    "Lancar": "Free-flowing",
+    "Padat": "Heavy",
+    "Macet": "Jammed",
+    "Tersedia": "Available",
+    "Hampir penuh": "Nearly full",
+    "Penuh": "Full",
+    "Tidak ada data": "No data",
+    "Sesuai target": "On target",
+    "Perlu perhatian": "Needs attention",
+    "Di luar batas": "Out of bounds",
+    "LANGSUNG": "LIVE",
+    "TERSENDAT": "STALLED",
+    "OFFLINE": "OFFLINE",
+    "MENYAMBUNG": "CONNECTING",
+    "DI LUAR JAM": "OUTSIDE HOURS",
+}
+
+
+def label(text: str, lang: str) -> str:
+    """A data-layer label in the page's language (itself when no translation is known)."""
+    return EN_LABELS.get(text, text) if lang == "en" else text

@@ -7,22 +7,32 @@ from dash import html
 from data.city import DIMENSION_LABELS, City, KpiConfig
 from layouts import ids
 from layouts.formatting import format_number
+from layouts.i18n import Text
 
 
-def target_text(kpi: KpiConfig) -> str:
+def target_text(kpi: KpiConfig) -> str:  # "target" in both languages
     sign = "≤" if kpi.direction == "lower" else "≥"
     return f"target {sign} {format_number(kpi.target, kpi.decimals)}"
 
 
-def kpi_tile(kpi: KpiConfig) -> html.Div:
+def kpi_tile(kpi: KpiConfig, lang: str = "id") -> html.Div:
     english, indonesian = DIMENSION_LABELS[kpi.dimension]
     return html.Div(
         [
             html.Div(
-                [html.Span(indonesian), html.Span(english, className="kpi-dimension-en")],
+                [
+                    html.Span(english if lang == "en" else indonesian),
+                    html.Span(
+                        indonesian if lang == "en" else english, className="kpi-dimension-en"
+                    ),
+                ],
                 className="kpi-dimension",
             ),
-            html.Div(kpi.name.id, className="kpi-name", title=kpi.name.en),
+            html.Div(
+                kpi.name.en if lang == "en" else kpi.name.id,
+                className="kpi-name",
+                title=kpi.name.id if lang == "en" else kpi.name.en,
+            ),
             html.Div(
                 [
                     html.Span("–", id=ids.kpi(ids.KPI_VALUE, kpi.id), className="kpi-value"),
@@ -37,7 +47,7 @@ def kpi_tile(kpi: KpiConfig) -> html.Div:
     )
 
 
-def kpi_panel(city: City) -> html.Div:
+def kpi_panel(city: City, lang: str = "id") -> html.Div:
     order = list(DIMENSION_LABELS)
     kpis = sorted(
         (k for k in city.config.kpis if k.on_wall), key=lambda k: order.index(k.dimension)
@@ -46,12 +56,15 @@ def kpi_panel(city: City) -> html.Div:
         [
             html.Div(
                 [
-                    html.H2("Indikator kota"),
-                    html.Span("6 dimensi Smart City", className="panel-note"),
+                    html.H2(Text("Indikator kota", "City indicators")(lang)),
+                    html.Span(
+                        Text("6 dimensi Smart City", "6 Smart City dimensions")(lang),
+                        className="panel-note",
+                    ),
                 ],
                 className="panel-head",
             ),
-            html.Div([kpi_tile(k) for k in kpis], className="kpi-grid"),
+            html.Div([kpi_tile(k, lang) for k in kpis], className="kpi-grid"),
         ],
         className="panel kpi-panel",
     )

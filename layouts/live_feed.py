@@ -9,10 +9,10 @@ from dash import dcc
 from layouts import ids
 
 
-def live_feed_stores(sections: Iterable[str]) -> list[dcc.Store]:
+def live_feed_stores(sections: Iterable[str], lang: str = "id") -> list[dcc.Store]:
     """`sections`: what this page shows ("sensors", "kpis", "cameras", "freshness"); the server
-    reads and sends nothing else."""
+    reads and sends nothing else, in the page's language."""
     return [
         dcc.Store(id=ids.FEED),
-        dcc.Store(id=ids.FEED_VERSIONS, data={"want": sorted(sections)}),
+        dcc.Store(id=ids.FEED_VERSIONS, data={"want": sorted(sections), "lang": lang}),
     ]

@@ -21,14 +21,15 @@ from data.categories import (
 )
 from data.city import City
 from layouts import ids
+from layouts.i18n import Text, label
 from layouts.map_regions import geojson_bounds
 
 KIND_GLYPHS = {"air_quality": "U", "water_level": "A", "traffic_flow": "L", "parking": "P"}
 KIND_LABELS = {
-    "air_quality": "Udara (PM2.5, ISPU)",
-    "water_level": "Tinggi muka air",
-    "traffic_flow": "Lalu lintas",
-    "parking": "Parkir",
+    "air_quality": Text("Udara (PM2.5, ISPU)", "Air (PM2.5, ISPU)"),
+    "water_level": Text("Tinggi muka air", "River level"),
+    "traffic_flow": Text("Lalu lintas", "Traffic"),
+    "parking": Text("Parkir", "Parking"),
 }
 
 
@@ -83,22 +84,28 @@ def _legend_row(color: str, label: str) -> html.Div:
     )
 
 
-def legend() -> html.Div:
+def legend(lang: str = "id") -> html.Div:
     groups = [
-        ("U · " + KIND_LABELS["air_quality"], [(c.color, c.label) for _, c in PM25_BANDS[:4]]),
         (
-            "A · " + KIND_LABELS["water_level"],
+            "U · " + KIND_LABELS["air_quality"](lang),
+            [(c.color, c.label) for _, c in PM25_BANDS[:4]],
+        ),
+        (
+            "A · " + KIND_LABELS["water_level"](lang),
             [(WATER_NORMAL.color, WATER_NORMAL.label)] + [(c.color, c.label) for c in WATER_SIAGA],
         ),
-        ("L · " + KIND_LABELS["traffic_flow"], [(c.color, c.label) for _, c in TRAFFIC_BANDS]),
-        ("P · " + KIND_LABELS["parking"], [(c.color, c.label) for _, c in PARKING_BANDS]),
+        (
+            "L · " + KIND_LABELS["traffic_flow"](lang),
+            [(c.color, c.label) for _, c in TRAFFIC_BANDS],
+        ),
+        ("P · " + KIND_LABELS["parking"](lang), [(c.color, c.label) for _, c in PARKING_BANDS]),
     ]
     return html.Div(
         [
             html.Div(
                 [
                     html.Div(title, className="legend-title"),
-                    *[_legend_row(color, label) for color, label in rows],
+                    *[_legend_row(color, label(text, lang)) for color, text in rows],
                 ],
                 className="legend-group",
             )
@@ -106,7 +113,10 @@ def legend() -> html.Div:
         ]
         + [
             html.Div(
-                [html.Span("▣", className="legend-camera"), "Kamera CCTV"],
+                [
+                    html.Span("▣", className="legend-camera"),
+                    Text("Kamera CCTV", "CCTV camera")(lang),
+                ],
                 className="legend-group legend-row",
             )
         ],
@@ -128,7 +138,7 @@ def school_features(city: City) -> dict[str, Any]:
     }
 
 
-def breadcrumb(city: City) -> html.Nav:
+def breadcrumb(city: City, lang: str = "id") -> html.Nav:
     """City › kecamatan: where the map is, and the way back up (filled by callbacks/map_drill)."""
     return html.Nav(
         [
@@ -136,11 +146,13 @@ def breadcrumb(city: City) -> html.Nav:
             html.Span("", id=ids.MAP_CRUMB, className="crumb crumb-here"),
         ],
         className="map-breadcrumb",
-        **{"aria-label": "Wilayah"},
+        **{"aria-label": Text("Wilayah", "Region")(lang)},
     )
 
 
-def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> html.Div:
+def map_panel(
+    city: City, tile_url: str = "", tile_attribution: str = "", lang: str = "id"
+) -> html.Div:
     districts = city.kecamatan_geojson
     overlays = [
         dl.Overlay(
@@ -151,7 +163,7 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
                 onEachFeature=_js("districtLabel"),
                 hideout={"focus": "", "fills": {}},
             ),
-            name="Kecamatan",
+            name=Text("Kecamatan", "Districts (kecamatan)")(lang),
             checked=True,
         ),
         dl.Overlay(
@@ -161,21 +173,21 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
                 style=_js("villageStyle"),
                 onEachFeature=_js("villageLabel"),
             ),
-            name="Desa/kelurahan",
+            name=Text("Desa/kelurahan", "Villages (desa/kelurahan)")(lang),
             checked=True,
         ),
         dl.Overlay(
             dl.GeoJSON(
                 id=ids.SCHOOLS_LAYER, data=school_features(city), pointToLayer=_js("schoolPoint")
             ),
-            name="Sekolah",
+            name=Text("Sekolah", "Schools")(lang),
             checked=True,
         ),
         dl.Overlay(
             dl.GeoJSON(
                 id=ids.CAMERAS_LAYER, data=camera_features(city), pointToLayer=_js("cameraPoint")
             ),
-            name="Kamera",
+            name=Text("Kamera", "Cameras")(lang),
             checked=True,
         ),
         dl.Overlay(
@@ -194,7 +206,7 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
         [
             dl.BaseLayer(
                 dl.TileLayer(url=tile_url, attribution=tile_attribution, opacity=0.55),
-                name="Peta dasar",
+                name=Text("Peta dasar", "Base map")(lang),
                 checked=True,
             )
         ]
@@ -205,12 +217,12 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
         [
             html.Div(
                 [
-                    html.H2("Peta kota"),
-                    breadcrumb(city),
+                    html.H2(Text("Peta kota", "City map")(lang)),
+                    breadcrumb(city, lang),
                     html.Span(
                         f"{len(districts['features'])} kecamatan · "
                         f"{len(city.config.sensors)} sensor · "
-                        f"{len(city.config.cameras)} kamera",
+                        f"{len(city.config.cameras)} {Text('kamera', 'cameras')(lang)}",
                         className="panel-note",
                     ),
                 ],
@@ -228,7 +240,7 @@ def map_panel(city: City, tile_url: str = "", tile_attribution: str = "") -> htm
                         attributionControl=bool(tile_url),
                         className="city-map",
                     ),
-                    legend(),
+                    legend(lang),
                 ],
                 className="map-frame",
             ),

@@ -7,13 +7,14 @@ from dash import dcc, html
 from data.city import City
 from layouts import ids
 from layouts.camera_tiles import camera_panel
+from layouts.i18n import Text
 from layouts.kpi_tiles import kpi_panel
 from layouts.live_feed import live_feed_stores
 from layouts.map_panel import map_panel
 from settings import Settings
 
 
-def header(city: City) -> html.Header:
+def header(city: City, lang: str = "id") -> html.Header:
     return html.Header(
         [
             html.Div(
@@ -30,7 +31,11 @@ def header(city: City) -> html.Header:
             ),
             html.Div(
                 [
-                    html.Div("Menunggu data…", id=ids.FRESHNESS, className="freshness"),
+                    html.Div(
+                        Text("Menunggu data…", "Waiting for data…")(lang),
+                        id=ids.FRESHNESS,
+                        className="freshness",
+                    ),
                     html.Div(
                         [
                             html.Span("--.--.--", id=ids.CLOCK_TIME, className="clock-time"),
@@ -48,24 +53,24 @@ def header(city: City) -> html.Header:
     )
 
 
-def wall_layout(city: City, settings: Settings) -> html.Div:
+def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
     return html.Div(
         [
-            header(city),
+            header(city, lang),
             html.Main(
                 [
-                    map_panel(city, settings.tile_url, settings.tile_attribution),
+                    map_panel(city, settings.tile_url, settings.tile_attribution, lang),
                     html.Div(
-                        [kpi_panel(city), camera_panel(city, settings.camera_fps)],
+                        [kpi_panel(city, lang), camera_panel(city, settings.camera_fps, lang)],
                         className="side-column",
                     ),
                 ],
                 className="wall-main",
             ),
             dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
-            *live_feed_stores(("sensors", "kpis", "cameras", "freshness")),
+            *live_feed_stores(("sensors", "kpis", "cameras", "freshness"), lang),
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         ],
         className="wall",
-        lang="id",
+        lang=lang,
     )

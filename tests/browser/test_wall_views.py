@@ -70,3 +70,20 @@ def test_wall005_a_4k_screen_shows_the_whole_wall_without_scrollbars(
         page.screenshot(path=str(artifacts / "wall-3840x2160.png"))
     finally:
         context.close()
+
+
+def test_wall006_the_wall_in_english_when_asked(browser: Browser, komando_url):
+    with open_page(browser, f"{komando_url}/?lang=en") as (page, console):
+        expect(page.locator(".map-panel h2")).to_have_text("City map", timeout=15_000)
+        expect(page.locator(".kpi-panel h2")).to_have_text("City indicators")
+        expect(page.locator(".kpi-name", has_text="Budget realisation")).to_have_count(1)
+        expect(page.locator("#data-freshness")).to_contain_text("Data as of", timeout=10_000)
+        expect(page.locator(".camera-badge").first).to_have_text("LIVE", timeout=15_000)
+        expect(page.locator(".clock-date")).to_contain_text("November")
+        assert page.locator(".wall").get_attribute("lang") == "en"
+        assert console.errors == []
+        # The choice is remembered: the same browser without ?lang= stays in English.
+        page.goto(komando_url)
+        expect(page.locator(".map-panel h2")).to_have_text("City map", timeout=15_000)
+        page.goto(f"{komando_url}/?lang=id")
+        expect(page.locator(".map-panel h2")).to_have_text("Peta kota", timeout=15_000)

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from callbacks.camera_tiles import badge
 from callbacks.kpi_tiles import kpi_tile_values
-from callbacks.sensor_map import freshness, sensor_features, sensor_items
+from callbacks.sensor_map import freshness, sensor_items
 from data.camera_status import camera_status
 from data.models import CameraHealth
 from server.placeholder import placeholder_svg
@@ -15,22 +15,13 @@ WIB = ZoneInfo("Asia/Jakarta")
 NOW = 1_795_000_000.0
 
 
-def test_sensor_features_colour_each_sensor_and_mark_missing(city):
-    points = {"aq-cambai": (80.0, NOW - 5)}
-    collection = sensor_features(city, points, NOW)
-    features = {f["properties"]["id"]: f["properties"] for f in collection["features"]}
-    assert len(features) == len(city.config.sensors)
-    assert features["aq-cambai"]["category"] == "Tidak sehat"
-    assert features["aq-cambai"]["value"] == "80,0 µg/m³"
-    assert features["aq-cambai"]["age"] == "5 dtk lalu"
-    assert features["pk-pasar-1"]["category"] == "Tidak ada data"
-
-
 def test_sensor_items_carry_only_what_changes(city):
     items = sensor_items(city, {"aq-cambai": (80.0, NOW - 5)}, NOW)
     assert set(items) == {s.id for s in city.config.sensors}
     assert items["aq-cambai"] == ["#f2c500", 2, "Tidak sehat", "80,0 µg/m³", "5 dtk lalu"]
     assert items["pk-pasar-1"][2] == "Tidak ada data"
+    english = sensor_items(city, {"aq-cambai": (80.0, NOW - 5)}, NOW, "en")
+    assert english["aq-cambai"][2:] == ["Unhealthy", "80,0 µg/m³", "5 s ago"]
 
 
 def test_freshness_flags_late_data():
@@ -41,6 +32,8 @@ def test_freshness_flags_late_data():
     assert "TERLAMBAT 5 mnt lalu" in text
     assert "stale" in css
     assert "stale" in freshness(None, NOW, WIB, "WIB", 15)[1]
+    text, _ = freshness(NOW - 300, NOW, WIB, "WIB", 15, "en")
+    assert text.startswith("Data as of ") and "LATE 5 min ago" in text
 
 
 def test_kpi_tiles_in_requested_order(city):
