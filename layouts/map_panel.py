@@ -233,9 +233,14 @@ def map_panel(
                     dl.Map(
                         dl.LayersControl([*base, *overlays], collapsed=True, position="topright"),
                         id=ids.MAP,
-                        # Fit the city to whatever screen this is (1080p or 4K), not a fixed zoom.
-                        bounds=geojson_bounds(districts["features"]),
-                        boundsOptions={"padding": [16, 16]},
+                        center=list(city.config.center),
+                        zoom=city.config.zoom,
+                        # Then fit the city to whatever screen this is (1080p or 4K).
+                        viewport={
+                            "bounds": geojson_bounds(districts["features"]),
+                            "transition": "fitBounds",
+                            "options": {"padding": [16, 16]},
+                        },
                         zoomSnap=0.25,
                         attributionControl=bool(tile_url),
                         className="city-map",

@@ -36,6 +36,12 @@ def test_wall001_live_wall_with_map_kpis_and_cameras(wall_page, artifacts):
     # Sensor markers coloured from their latest readings.
     pins = page.locator(".sensor-pin")
     expect(pins).to_have_count(13, timeout=15_000)
+    # The pins are on the map from the start, grey until the live feed colours them.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.sensor-pin')].every("
+        "e => e.style.background !== 'rgb(107, 119, 133)')",
+        timeout=15_000,
+    )
     colours = {pins.nth(i).evaluate("el => el.style.background") for i in range(pins.count())}
     assert colours and "rgb(107, 119, 133)" not in colours  # none left at "no data" grey
 
