@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+import yaml
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -38,8 +39,10 @@ alerts:
 def test_alert001_alert_appears_chimes_and_is_acknowledged(browser, tmp_path):
     cities = tmp_path / "cities"
     shutil.copytree(PROJECT_ROOT / "data" / "cities" / "prabumulih", cities / "prabumulih")
-    with (cities / "prabumulih" / "city.yaml").open("a", encoding="utf-8") as city_file:
-        city_file.write(FAST_PM25)
+    city_yaml = cities / "prabumulih" / "city.yaml"
+    config = yaml.safe_load(city_yaml.read_text(encoding="utf-8"))
+    config["alerts"] = [*(config.get("alerts") or []), *yaml.safe_load(FAST_PM25)["alerts"]]
+    city_yaml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with running_komando(data_dir, KOMANDO_CITIES_DIR=str(cities)) as url:
