@@ -27,7 +27,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     /* Pattern-matched outputs: the tiles on the page, in the order Dash lists them. */
     kpis: function (feed) {
       if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
-      return this._fill(feed.kpis, "kpi", 3);
+      return this._fill(feed.kpis.tiles, "kpi", 4);
+    },
+
+    /* [dimension, label, score, good, warn, bad, nodata] per dimension -> chips. */
+    scorecard: function (feed) {
+      if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
+      function div(className, children, extra) {
+        return {namespace: "dash_html_components", type: "Div",
+                props: Object.assign({className: className, children: children}, extra || {})};
+      }
+      return feed.kpis.scorecard.map(function (row) {
+        var worst = row[5] ? "bad" : row[4] ? "warn" : row[3] ? "good" : "nodata";
+        var counts = [["good", row[3]], ["warn", row[4]], ["bad", row[5]], ["nodata", row[6]]]
+          .filter(function (c) { return c[1] > 0; })
+          .map(function (c) { return div("score-count count-" + c[0], String(c[1])); });
+        return div("score-chip worst-" + worst, [
+          div("score-label", row[1]),
+          div("score-value", row[2]),
+          div("score-counts", counts),
+        ], {title: row[1]});
+      });
     },
 
     cameras: function (feed) {

@@ -1,41 +1,83 @@
-"""KPI tile values and status colours."""
+"""KPI tiles and the dimension scorecard on the wall: what they say, computed on the server for
+the live feed (callbacks/live_feed.py), and applied in the browser."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import ALL, ClientsideFunction, Dash, Input, Output
 
-from data.categories import kpi_category
+from data import kpi_status
 from data.city import City
 from layouts import ids
 from layouts.formatting import format_number
-from layouts.i18n import label
+from layouts.i18n import Text
 from layouts.kpi_tiles import target_text
 
 STATUS_CLASSES = {-1: "status-nodata", 0: "status-good", 1: "status-warn", 2: "status-bad"}
+LATE = Text("TERLAMBAT", "LATE")
 
 
-def kpi_tile_values(
-    city: City, kpi_ids: list[str], points: dict[str, tuple[float, float]], lang: str = "id"
-) -> tuple[list[str], list[str], list[str]]:
-    """(value texts, tile classes, status texts) in the order of `kpi_ids`."""
+def kpi_items(
+    city: City,
+    kpi_ids: list[str],
+    points: dict[str, tuple[float, float]],
+    now: float,
+    lang: str = "id",
+) -> dict[str, list[str]]:
+    """{kpi id: [value text, tile class, status line, full status (tooltip)]}. A KPI whose owner
+    is late with its data says so on the tile, naming the OPD."""
     by_id = {k.id: k for k in city.config.kpis}
-    values, classes, statuses = [], [], []
+    items: dict[str, list[str]] = {}
     for kpi_id in kpi_ids:
         kpi = by_id[kpi_id]
-        value = points.get(kpi_id, (None, None))[0]
-        category = kpi_category(kpi, value)
-        values.append(format_number(value, kpi.decimals))
-        classes.append(f"kpi-tile {STATUS_CLASSES[category.level]}")
-        statuses.append(f"{label(category.label, lang)} · {target_text(kpi)}")
-    return values, classes, statuses
+        value, ts = points.get(kpi_id, (None, None))
+        state = kpi_status.status(kpi, value)
+        fresh = kpi_status.freshness(city.config, kpi, ts, now)
+        css = f"kpi-tile {STATUS_CLASSES[state.level]}"
+        line = f"{state.label(lang)} · {target_text(kpi)}"
+        if fresh.late:
+            css += " late"
+            line = f"{LATE(lang)} · {fresh.owner}"
+        items[kpi_id] = [format_number(value, kpi.decimals), css, line, fresh.message(lang) or line]
+    return items
+
+
+def scorecard_items(
+    city: City, points: dict[str, tuple[float, float]], lang: str = "id"
+) -> list[list[Any]]:
+    """Per dimension (all the city's KPIs, not only the tiles shown): [dimension, label, score
+    text, good, warn, bad, no data]."""
+    statuses = {
+        k.id: kpi_status.status(k, points[k.id][0]) for k in city.config.kpis if k.id in points
+    }
+    return [
+        [
+            d.dimension,
+            d.label(lang),
+            "–" if d.score is None else f"{format_number(d.score, 0)}%",
+            d.good,
+            d.warn,
+            d.bad,
+            d.nodata,
+        ]
+        for d in kpi_status.scorecard(city.config.kpis, statuses)
+    ]
 
 
 def register(app: Dash) -> None:
-    """The tiles follow the live feed in the browser (no request of their own)."""
+    """The tiles and the scorecard follow the live feed in the browser (no request of their
+    own)."""
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="kpis"),
         Output(ids.kpi(ids.KPI_VALUE, ALL), "children"),
         Output(ids.kpi(ids.KPI_TILE, ALL), "className"),
         Output(ids.kpi(ids.KPI_STATUS, ALL), "children"),
+        Output(ids.kpi(ids.KPI_STATUS, ALL), "title"),
+        Input(ids.FEED, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="scorecard"),
+        Output(ids.SCORECARD, "children"),
         Input(ids.FEED, "data"),
     )

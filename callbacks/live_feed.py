@@ -21,7 +21,7 @@ from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.camera_tiles import badge
-from callbacks.kpi_tiles import kpi_tile_values
+from callbacks.kpi_tiles import kpi_items, scorecard_items
 from callbacks.logged import logged
 from callbacks.sensor_map import freshness, sensor_items
 from data.camera_status import camera_status
@@ -32,6 +32,8 @@ from layouts.i18n import Text, normal_lang
 from settings import Settings
 
 log = logging.getLogger(__name__)
+
+KPI_RECHECK_S = 30.0
 
 UNREACHABLE = Text("Data langsung tidak terjangkau (Redis)", "Live data unreachable (Redis)")
 
@@ -70,20 +72,23 @@ class FeedBuilder:
                 feed["sensors"] = sensor_items(self.city, points, now, lang)
                 versions["sensors"] = sensors_version
                 versions["newest_ts"] = max((ts for _, ts in points.values()), default=0.0)
+            # Re-read now and then even when no value changed: a KPI becomes late by itself.
+            recheck = now - float(known.get("kpis_at", 0)) > KPI_RECHECK_S
             kpis_version, kpi_points = (
-                await self.reader.kpis(known.get("kpis", "")) if "kpis" in want else ("", None)
+                await self.reader.kpis("" if recheck else known.get("kpis", ""))
+                if "kpis" in want
+                else ("", None)
             )
             if kpi_points is not None:
-                values, classes, statuses = kpi_tile_values(
-                    self.city, self.kpi_ids, kpi_points, lang
-                )
-                feed["kpis"] = {
-                    kpi_id: [value, css, status]
-                    for kpi_id, value, css, status in zip(
-                        self.kpi_ids, values, classes, statuses, strict=True
-                    )
+                section = {
+                    "tiles": kpi_items(self.city, self.kpi_ids, kpi_points, now, lang),
+                    "scorecard": scorecard_items(self.city, kpi_points, lang),
                 }
                 versions["kpis"] = kpis_version
+                versions["kpis_at"] = round(now)
+                if signature(section) != known.get("kpis_sig"):
+                    feed["kpis"] = section
+                    versions["kpis_sig"] = signature(section)
             cameras = await self._cameras(now, lang) if "cameras" in want else None
             reachable = True
         except redis.RedisError as exc:
@@ -93,7 +98,7 @@ class FeedBuilder:
             feed["cameras"] = cameras
             versions["cameras"] = signature(cameras)
         if "freshness" not in want:
-            return (feed, versions) if feed else None
+            return (feed, versions) if feed or versions != known else None
         text, css = (
             freshness(
                 versions.get("newest_ts"),
@@ -109,7 +114,7 @@ class FeedBuilder:
         if signature([text, css]) != known.get("freshness"):
             feed["freshness"] = [text, css]
             versions["freshness"] = signature([text, css])
-        return (feed, versions) if feed else None
+        return (feed, versions) if feed or versions != known else None
 
     async def _cameras(self, now: float, lang: str) -> dict[str, list[str]]:
         if not self.camera_ids:
@@ -143,4 +148,4 @@ def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> N
         if changes is None:
             raise PreventUpdate  # 204: nothing on the wire
         feed, versions = changes
-        return feed, versions if versions != known else no_update
+        return feed or no_update, versions if versions != known else no_update

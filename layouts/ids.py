@@ -22,6 +22,7 @@ MAP_CRUMB = "map-crumb"  # breadcrumb: the kecamatan shown
 KPI_TILE = "kpi-tile"
 KPI_VALUE = "kpi-value"
 KPI_STATUS = "kpi-status"
+SCORECARD = "kpi-scorecard"
 
 CAMERA_TILE = "camera-tile"
 CAMERA_BADGE = "camera-badge"

@@ -47,6 +47,27 @@ def kpi_tile(kpi: KpiConfig, lang: str = "id") -> html.Div:
     )
 
 
+def scorecard(city: City, lang: str = "id") -> html.Div:
+    """One chip per smart-city dimension (score and counts by status), filled by the live feed."""
+    present = {k.dimension for k in city.config.kpis}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(english if lang == "en" else indonesian, className="score-label"),
+                    html.Div("–", className="score-value"),
+                    html.Div([], className="score-counts"),
+                ],
+                className="score-chip worst-nodata",
+            )
+            for dimension, (english, indonesian) in DIMENSION_LABELS.items()
+            if dimension in present
+        ],
+        id=ids.SCORECARD,
+        className="scorecard",
+    )
+
+
 def kpi_panel(city: City, lang: str = "id") -> html.Div:
     order = list(DIMENSION_LABELS)
     kpis = sorted(
@@ -64,6 +85,7 @@ def kpi_panel(city: City, lang: str = "id") -> html.Div:
                 ],
                 className="panel-head",
             ),
+            scorecard(city, lang),
             html.Div([kpi_tile(k, lang) for k in kpis], className="kpi-grid"),
         ],
         className="panel kpi-panel",

@@ -1,4 +1,5 @@
-"""The command-centre wall (`/`): header, map, KPI tiles and CCTV, sized for 1920×1080."""
+"""The command-centre wall (`/`): header with the alert ticker; the map, the KPI scorecard and
+tiles, CCTV and the alert list side by side; sized by the viewport for 1920×1080 and 3840×2160."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dash import dcc, html
 
 from data.city import City
 from layouts import ids
+from layouts.alert_list import alert_panel, alert_ticker
 from layouts.camera_tiles import camera_panel
 from layouts.i18n import Text
 from layouts.kpi_tiles import kpi_panel
@@ -57,11 +59,13 @@ def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
     return html.Div(
         [
             header(city, lang),
+            alert_ticker(city, lang),
             html.Main(
                 [
                     map_panel(city, settings.tile_url, settings.tile_attribution, lang),
+                    kpi_panel(city, lang),
                     html.Div(
-                        [kpi_panel(city, lang), camera_panel(city, settings.camera_fps, lang)],
+                        [camera_panel(city, settings.camera_fps, lang), alert_panel(city, lang)],
                         className="side-column",
                     ),
                 ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from callbacks.camera_tiles import badge
-from callbacks.kpi_tiles import kpi_tile_values
+from callbacks.kpi_tiles import kpi_items, scorecard_items
 from callbacks.sensor_map import freshness, sensor_items
 from data.camera_status import camera_status
 from data.models import CameraHealth
@@ -36,13 +36,33 @@ def test_freshness_flags_late_data():
     assert text.startswith("Data as of ") and "LATE 5 min ago" in text
 
 
-def test_kpi_tiles_in_requested_order(city):
+def test_kpi_tiles_say_status_against_target_or_that_the_owner_is_late(city):
     ids = ["harga_beras_medium", "realisasi_anggaran", "pm25_rata_rata"]
+    points = {"harga_beras_medium": (13500.0, NOW - 60), "realisasi_anggaran": (85.26, NOW - 60)}
+    items = kpi_items(city, ids, points, NOW)
+    assert [items[k][0] for k in ids] == ["13.500", "85,3", "–"]
+    assert items["harga_beras_medium"][1] == "kpi-tile status-warn"
+    assert items["harga_beras_medium"][2] == "Perlu perhatian · target ≤ 13.100"
+    assert items["realisasi_anggaran"][1] == "kpi-tile status-good"
+    # No value at all: no data, and its owner (DLH) is named as late.
+    assert items["pm25_rata_rata"][1] == "kpi-tile status-nodata late"
+    assert items["pm25_rata_rata"][2] == "TERLAMBAT · DLH"
+    # A real-time KPI whose last value is an hour old is late too; in English on request.
+    stale = kpi_items(city, ["pm25_rata_rata"], {"pm25_rata_rata": (20.0, NOW - 3600)}, NOW, "en")
+    assert stale["pm25_rata_rata"][1].endswith(" late")
+    assert stale["pm25_rata_rata"][2] == "LATE · DLH" and "DLH" in stale["pm25_rata_rata"][3]
+
+
+def test_the_scorecard_counts_every_kpi_of_each_dimension(city):
     points = {"harga_beras_medium": (13500.0, NOW), "realisasi_anggaran": (85.26, NOW)}
-    values, classes, statuses = kpi_tile_values(city, ids, points)
-    assert values == ["13.500", "85,3", "–"]
-    assert classes == ["kpi-tile status-warn", "kpi-tile status-good", "kpi-tile status-nodata"]
-    assert statuses[0] == "Perlu perhatian · target ≤ 13.100"
+    rows = {row[0]: row for row in scorecard_items(city, points)}
+    assert set(rows) == {"governance", "branding", "economy", "living", "society", "environment"}
+    governance = [k for k in city.config.kpis if k.dimension == "governance"]
+    _, label, score, good, warn, bad, nodata = rows["governance"]
+    assert label == "Tata kelola" and good == 1 and warn == bad == 0
+    assert nodata == len(governance) - 1 and score == "100%"
+    economy = rows["economy"]
+    assert economy[4] == 1 and economy[2] == "50%"  # one KPI needing attention counts half
 
 
 def health(frame_age: float | None, state: str = "live", updated_age: float = 0.5) -> CameraHealth:
