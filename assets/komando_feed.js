@@ -19,6 +19,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       };
     },
 
+    /* The alert list's version, when it moved: the alert panel's callbacks listen to it. */
+    alerts: function (feed) {
+      if (!feed || !feed.alerts) throw window.dash_clientside.PreventUpdate;
+      return feed.alerts;
+    },
+
     freshness: function (feed) {
       if (!feed || !feed.freshness) throw window.dash_clientside.PreventUpdate;
       return [feed.freshness[0], feed.freshness[1]];

@@ -58,7 +58,7 @@ def register(
         Output(ui.ALERT_LIST, "children"),
         Output(ui.ALERT_STATE, "data"),
         Output(ui.ALERT_CRITICAL, "data"),
-        Input(ids.WALL_TICK, "n_intervals"),
+        Input(ui.ALERT_SIGNAL, "data"),
         State(ui.ALERT_STATE, "data"),
         State(LANG, "data"),
     )
@@ -77,7 +77,7 @@ def register(
     @app.callback(
         Output(ui.ALERT_TICKER, "children"),
         Output(ui.ALERT_TICKER_STATE, "data"),
-        Input(ids.WALL_TICK, "n_intervals"),
+        Input(ui.ALERT_SIGNAL, "data"),
         State(ui.ALERT_TICKER_STATE, "data"),
         State(LANG, "data"),
     )
@@ -131,6 +131,13 @@ def register(
         # A forgotten version makes the next tick redraw the list with the change.
         return f"{DONE[action](lang)} · {who}", {"version": ""}
 
+    # The page's live feed carries the list's version; only when it moves do the list and the
+    # ticker ask the server (so an idle wall makes one request a second, not three).
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="alerts"),
+        Output(ui.ALERT_SIGNAL, "data"),
+        Input(ids.FEED, "data"),
+    )
     app.clientside_callback(
         ClientsideFunction(namespace="komandoAlerts", function_name="chime"),
         Output(ui.ALERT_CHIMED, "data"),

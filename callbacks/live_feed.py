@@ -24,6 +24,7 @@ from callbacks.camera_tiles import badge
 from callbacks.kpi_tiles import kpi_items, scorecard_items
 from callbacks.logged import logged
 from callbacks.sensor_map import freshness, sensor_items
+from data.alert_store import AlertKeys
 from data.camera_status import camera_status
 from data.city import City
 from data.live_reader import LiveReader
@@ -55,6 +56,7 @@ class FeedBuilder:
         self.late_after_s = max(15.0, 5 * settings.ingest_interval_s)
         self.kpi_ids = [k.id for k in city.config.kpis if k.on_wall]
         self.camera_ids = [c.id for c in city.config.cameras]
+        self.alert_keys = AlertKeys(reader.keys.namespace)
 
     async def changes(self, known: dict[str, Any]) -> tuple[dict, dict] | None:
         now = time.time()
@@ -90,6 +92,13 @@ class FeedBuilder:
                     feed["kpis"] = section
                     versions["kpis_sig"] = signature(section)
             cameras = await self._cameras(now, lang) if "cameras" in want else None
+            if "alerts" in want:
+                # Only the list's version: the alert panel redraws itself when it moves.
+                raw = await self.reader.client.get(self.alert_keys.version)
+                alerts_version = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+                if alerts_version != known.get("alerts"):
+                    feed["alerts"] = alerts_version
+                    versions["alerts"] = alerts_version
             reachable = True
         except redis.RedisError as exc:
             log.warning("wall refresh: Redis unavailable: %s", exc)

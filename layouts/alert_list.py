@@ -18,6 +18,7 @@ from data.city import City
 from layouts import ids
 from layouts.formatting import format_hhmm
 from layouts.i18n import Text
+from layouts.live_feed import live_feed_stores
 
 ALERT_LIST = "alert-list"
 ALERT_STATE = "alert-state"  # Store: {"version": str}
@@ -29,6 +30,7 @@ ALERT_ACTOR = "alert-actor"  # who acts, until accounts exist (issue 6)
 ALERT_FEEDBACK = "alert-feedback"
 ALERT_TICKER = "alert-ticker"
 ALERT_TICKER_STATE = "alert-ticker-state"
+ALERT_SIGNAL = "alert-signal"  # Store: the live list's version, from the page's live feed
 ALERT_ACTION = "alert-action"  # {"type": ALERT_ACTION, "action": "ack" | "resolve", "alert": uid}
 ALERT_ASSIGN = "alert-assign"  # {"type": ALERT_ASSIGN, "alert": uid}: dropdown of OPDs
 
@@ -285,6 +287,7 @@ def alert_ticker(city: City, lang: str = "id") -> html.Div:
                 className="alert-ticker-line",
             ),
             dcc.Store(id=ALERT_TICKER_STATE, data={"version": ""}),
+            dcc.Store(id=ALERT_SIGNAL),
         ],
         className="alert-ticker",
         title=f"{TITLE(lang)} — {city.config.name}",
@@ -323,6 +326,7 @@ def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
             alert_ticker(city, lang),
             alert_panel(city, lang),
             dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
+            *live_feed_stores(("alerts",), lang),
         ],
         className="wall alerts-page",
         lang=lang,

@@ -10,7 +10,8 @@ from layouts import ids
 
 
 def live_feed_stores(sections: Iterable[str], lang: str = "id") -> list[dcc.Store]:
-    """`sections`: what this page shows ("sensors", "kpis", "cameras", "freshness"); the server
+    """`sections`: what this page shows ("sensors", "kpis", "cameras", "freshness", "alerts");
+    the server
     reads and sends nothing else, in the page's language."""
     return [
         dcc.Store(id=ids.FEED),

@@ -72,7 +72,7 @@ def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
                 className="wall-main",
             ),
             dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
-            *live_feed_stores(("sensors", "kpis", "cameras", "freshness"), lang),
+            *live_feed_stores(("alerts", "cameras", "freshness", "kpis", "sensors"), lang),
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         ],
         className="wall",

@@ -39,7 +39,7 @@ def feed_body(known: dict) -> dict:
     }
 
 
-WALL_SECTIONS = ["cameras", "freshness", "kpis", "sensors"]
+WALL_SECTIONS = ["alerts", "cameras", "freshness", "kpis", "sensors"]
 
 
 def route(client, pathname: str, search: str = "", saved_lang: str | None = None) -> str:
