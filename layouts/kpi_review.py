@@ -598,7 +598,12 @@ def table_section(review: Review, lang: str) -> html.Section:
                 [
                     html.Td(name),
                     html.Td(DIMENSION_LABELS[kpi.dimension][0 if lang == "en" else 1]),
-                    html.Td(f"{value_text(kpi, row.value)} {kpi.unit}", className="num"),
+                    html.Td(
+                        f"{value_text(kpi, row.value)} {kpi.unit}"
+                        if row.value is not None
+                        else "–",
+                        className="num",
+                    ),
                     html.Td(f"{value_text(kpi, row.previous)}", className="num"),
                     html.Td(
                         signed(delta, kpi.decimals) if delta is not None else "–",
