@@ -25,6 +25,19 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return feed.alerts;
     },
 
+    /* The kecamatan shaded by the chosen KPI's status colour (the hideout keeps the focus). */
+    shading: function (feed, hideout) {
+      if (!feed || !feed.regions) throw window.dash_clientside.PreventUpdate;
+      return Object.assign({}, hideout || {}, {
+        fills: feed.regions.fills, values: feed.regions.values, kpi: feed.regions.name,
+      });
+    },
+
+    shadeChoice: function (kpi, versions) {
+      if (!kpi || (versions && versions.shade === kpi)) throw window.dash_clientside.PreventUpdate;
+      return Object.assign({}, versions || {}, {shade: kpi});
+    },
+
     freshness: function (feed) {
       if (!feed || !feed.freshness) throw window.dash_clientside.PreventUpdate;
       return [feed.freshness[0], feed.freshness[1]];

@@ -6,14 +6,16 @@ window.komando = Object.assign({}, window.komando, {
     districtStyle: function (feature, context) {
       var hideout = (context && context.hideout) || {};
       var kode = feature.properties.kode;
-      var fill = (hideout.fills || {})[kode] || "#1b3a52";
+      var shaded = (hideout.fills || {})[kode];
+      var fill = shaded || "#1b3a52";
       if (hideout.focus && hideout.focus !== kode) {
         return {color: "#3d5a70", weight: 1.5, opacity: 0.6, fillColor: "#0e1c28", fillOpacity: 0.6};
       }
       if (hideout.focus === kode) {
         return {color: "#9fdcff", weight: 4, opacity: 1, fillColor: fill, fillOpacity: 0.15};
       }
-      return {color: "#6fc3ea", weight: 2.5, opacity: 0.95, fillColor: fill, fillOpacity: 0.55};
+      return {color: "#6fc3ea", weight: 2.5, opacity: 0.95, fillColor: fill,
+              fillOpacity: shaded ? 0.42 : 0.55};
     },
     villageStyle: function () {
       return {color: "#9fdcff", weight: 1.5, opacity: 0.9, dashArray: "4 4", fillColor: "#1b3a52",
@@ -32,8 +34,19 @@ window.komando = Object.assign({}, window.komando, {
         keyboard: false,
       });
     },
-    districtLabel: function (feature, layer) {
-      layer.bindTooltip(feature.properties.nama, {
+    /* The name, and the shading KPI's value under it once the live feed has brought one. */
+    districtLabel: function (feature, layer, context) {
+      var hideout = (context && context.hideout) || {};
+      var value = (hideout.values || {})[feature.properties.kode];
+      var box = document.createElement("div");
+      box.textContent = feature.properties.nama;
+      if (value && value !== "–") {
+        var line = document.createElement("div");
+        line.className = "district-value";
+        line.textContent = value;
+        box.appendChild(line);
+      }
+      layer.bindTooltip(box, {
         permanent: true, direction: "center", className: "district-label", opacity: 1,
       });
     },

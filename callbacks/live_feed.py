@@ -24,12 +24,16 @@ from callbacks.camera_tiles import badge
 from callbacks.kpi_tiles import kpi_items, scorecard_items
 from callbacks.logged import logged
 from callbacks.sensor_map import freshness, sensor_items
+from data import kpi_status
 from data.alert_store import AlertKeys
 from data.camera_status import camera_status
 from data.city import City
+from data.live_keys import decode_points
 from data.live_reader import LiveReader
 from layouts import ids
+from layouts.formatting import format_number
 from layouts.i18n import Text, normal_lang
+from layouts.map_panel import shade_kpis
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,9 @@ class FeedBuilder:
         self.kpi_ids = [k.id for k in city.config.kpis if k.on_wall]
         self.camera_ids = [c.id for c in city.config.cameras]
         self.alert_keys = AlertKeys(reader.keys.namespace)
+        self.kecamatan = [f["properties"]["kode"] for f in city.kecamatan_geojson["features"]]
+        self.shade_kpis = shade_kpis(city)
+        self.default_shade = next(iter(self.shade_kpis.values()), None)
 
     async def changes(self, known: dict[str, Any]) -> tuple[dict, dict] | None:
         now = time.time()
@@ -92,6 +99,8 @@ class FeedBuilder:
                     feed["kpis"] = section
                     versions["kpis_sig"] = signature(section)
             cameras = await self._cameras(now, lang) if "cameras" in want else None
+            if "regions" in want:
+                await self._regions(known, versions, feed, lang)
             if "alerts" in want:
                 # Only the list's version: the alert panel redraws itself when it moves.
                 raw = await self.reader.client.get(self.alert_keys.version)
@@ -124,6 +133,36 @@ class FeedBuilder:
             feed["freshness"] = [text, css]
             versions["freshness"] = signature([text, css])
         return (feed, versions) if feed or versions != known else None
+
+    async def _regions(self, known: dict, versions: dict, feed: dict, lang: str) -> None:
+        """Each kecamatan's value of the KPI the map is shaded by, and its status colour."""
+        kpi = self.shade_kpis.get(known.get("shade", "")) or self.default_shade
+        if kpi is None:
+            return
+        stale = known.get("shade_shown") != kpi.id
+        version = await self.reader.client.get(self.reader.keys.kpis_regions_version)
+        version = version.decode() if isinstance(version, bytes) else str(version or "")
+        if version == known.get("regions") and not stale:
+            return
+        async with self.reader.client.pipeline(transaction=False) as pipe:
+            for kode in self.kecamatan:
+                pipe.hgetall(self.reader.keys.kpis_region(kode))
+            replies = await pipe.execute()
+        fills, values = {}, {}
+        for kode, raw in zip(self.kecamatan, replies, strict=True):
+            value = decode_points(raw).get(kpi.id, (None, None))[0]
+            fills[kode] = kpi_status.status(kpi, value).color if value is not None else ""
+            values[kode] = (
+                f"{format_number(value, kpi.decimals)} {kpi.unit}" if value is not None else "–"
+            )
+        feed["regions"] = {
+            "kpi": kpi.id,
+            "name": kpi.name.en if lang == "en" else kpi.name.id,
+            "fills": fills,
+            "values": values,
+        }
+        versions["regions"] = version
+        versions["shade_shown"] = kpi.id
 
     async def _cameras(self, now: float, lang: str) -> dict[str, list[str]]:
         if not self.camera_ids:

@@ -3,7 +3,7 @@ leads back to the whole city. Runs only on a click (never on the refresh tick)."
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, ctx
+from dash import Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks.logged import logged
@@ -14,12 +14,16 @@ from layouts.map_regions import district, geojson_bounds, village_features
 EMPTY = {"type": "FeatureCollection", "features": []}
 
 
-def focus_on(city: City, kode: str) -> tuple[dict, dict, str, dict] | None:
-    """(villages layer, viewport, breadcrumb text, district hideout) for `kode`, '' = city."""
+def focus_on(
+    city: City, kode: str, hideout: dict | None = None
+) -> tuple[dict, dict, str, dict] | None:
+    """(villages layer, viewport, breadcrumb text, district hideout) for `kode`, '' = city.
+    The hideout keeps the shading the live feed put there."""
+    hideout = dict(hideout or {})
     districts = city.kecamatan_geojson["features"]
     if not kode:
         viewport = {"bounds": geojson_bounds(districts), "transition": "flyToBounds"}
-        return EMPTY, viewport, "", {"focus": "", "fills": {}}
+        return EMPTY, viewport, "", {**hideout, "focus": ""}
     feature = district(city, kode)
     if feature is None:
         return None
@@ -29,7 +33,7 @@ def focus_on(city: City, kode: str) -> tuple[dict, dict, str, dict] | None:
         "transition": "flyToBounds",
         "options": {"padding": [24, 24]},
     }
-    return villages, viewport, f"› {feature['properties']['nama']}", {"focus": kode, "fills": {}}
+    return villages, viewport, f"› {feature['properties']['nama']}", {**hideout, "focus": kode}
 
 
 def register(app: Dash, city: City) -> None:
@@ -40,14 +44,15 @@ def register(app: Dash, city: City) -> None:
         Output(ids.DISTRICTS, "hideout"),
         Input(ids.DISTRICTS, "clickData"),
         Input(ids.MAP_HOME, "n_clicks"),
+        State(ids.DISTRICTS, "hideout"),
         prevent_initial_call=True,
     )
     @logged
-    async def drill(click, _home):
+    async def drill(click, _home, hideout):
         kode = ""
         if ctx.triggered_id == ids.DISTRICTS and click:
             kode = (click.get("properties") or {}).get("kode", "")
-        answer = focus_on(city, kode)
+        answer = focus_on(city, kode, hideout)
         if answer is None:
             raise PreventUpdate
         return answer

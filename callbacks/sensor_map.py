@@ -69,6 +69,21 @@ def register(app: Dash) -> None:
         State(ids.SENSORS, "data"),
     )
     app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="shading"),
+        Output(ids.DISTRICTS, "hideout", allow_duplicate=True),
+        Input(ids.FEED, "data"),
+        State(ids.DISTRICTS, "hideout"),
+        prevent_initial_call=True,
+    )
+    # The chosen KPI travels with the feed's versions; the next refresh brings its colours.
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="shadeChoice"),
+        Output(ids.FEED_VERSIONS, "data", allow_duplicate=True),
+        Input(ids.MAP_SHADE, "value"),
+        State(ids.FEED_VERSIONS, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="freshness"),
         Output(ids.FRESHNESS, "children"),
         Output(ids.FRESHNESS, "className"),

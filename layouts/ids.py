@@ -18,6 +18,7 @@ VILLAGES = "map-villages"
 SCHOOLS_LAYER = "map-schools"
 MAP_HOME = "map-home"  # breadcrumb: back to the whole city
 MAP_CRUMB = "map-crumb"  # breadcrumb: the kecamatan shown
+MAP_SHADE = "map-shade"  # dropdown: the KPI the kecamatan are shaded by
 
 KPI_TILE = "kpi-tile"
 KPI_VALUE = "kpi-value"

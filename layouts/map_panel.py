@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_leaflet as dl
-from dash import html
+from dash import dcc, html
 
 from data.categories import (
     NO_DATA,
@@ -19,7 +19,7 @@ from data.categories import (
     WATER_NORMAL,
     WATER_SIAGA,
 )
-from data.city import City
+from data.city import City, KpiConfig
 from layouts import ids
 from layouts.i18n import Text, label
 from layouts.map_regions import geojson_bounds
@@ -138,6 +138,34 @@ def school_features(city: City) -> dict[str, Any]:
     }
 
 
+def shade_kpis(city: City) -> dict[str, KpiConfig]:
+    """KPIs a kecamatan has a value of its own for (sensor aggregates), wall KPIs first: what
+    the map can be shaded by."""
+    kpis = [k for k in city.config.kpis if k.source.type == "sensors"]
+    return {k.id: k for k in sorted(kpis, key=lambda k: not k.on_wall)}
+
+
+def shade_control(city: City, lang: str = "id") -> html.Div:
+    options = [
+        {"label": k.name.en if lang == "en" else k.name.id, "value": k.id}
+        for k in shade_kpis(city).values()
+    ]
+    return html.Div(
+        [
+            html.Span(Text("Warna kecamatan:", "Districts by:")(lang), className="shade-label"),
+            dcc.Dropdown(
+                id=ids.MAP_SHADE,
+                options=options,
+                value=options[0]["value"] if options else None,
+                clearable=False,
+                searchable=False,
+                className="shade-select",
+            ),
+        ],
+        className="map-shade",
+    )
+
+
 def breadcrumb(city: City, lang: str = "id") -> html.Nav:
     """City › kecamatan: where the map is, and the way back up (filled by callbacks/map_drill)."""
     return html.Nav(
@@ -161,7 +189,7 @@ def map_panel(
                 data=districts,
                 style=_js("districtStyle"),
                 onEachFeature=_js("districtLabel"),
-                hideout={"focus": "", "fills": {}},
+                hideout={"focus": "", "fills": {}, "values": {}},
             ),
             name=Text("Kecamatan", "Districts (kecamatan)")(lang),
             checked=True,
@@ -246,6 +274,7 @@ def map_panel(
                         className="city-map",
                     ),
                     legend(lang),
+                    shade_control(city, lang),
                 ],
                 className="map-frame",
             ),

@@ -72,7 +72,9 @@ def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
                 className="wall-main",
             ),
             dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
-            *live_feed_stores(("alerts", "cameras", "freshness", "kpis", "sensors"), lang),
+            *live_feed_stores(
+                ("alerts", "cameras", "freshness", "kpis", "regions", "sensors"), lang
+            ),
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         ],
         className="wall",

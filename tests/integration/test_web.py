@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app import create_app
 from data.live_store import LiveStore
-from data.models import CameraHealth, Reading
+from data.models import CameraHealth, KpiValue, Reading
 from layouts import ids
 from settings import load_settings
 
@@ -197,3 +197,32 @@ def test_thumbnail_route_serves_the_small_picture_or_a_placeholder(web):
     offline = client.get("/video/sdn1-gerbang/thumb.jpg")  # no frame at all
     assert offline.headers["content-type"].startswith("image/svg+xml")
     assert client.get("/video/nope/thumb.jpg").status_code == 404
+
+
+def test_the_map_is_shaded_by_the_chosen_kpi_of_each_kecamatan(web):
+    client, store = web
+    now = time.time()
+    store.write_region_kpis(
+        {
+            "16.74.03": [KpiValue(kpi_id="pm25_rata_rata", ts=now, value=180.0)],
+            "16.74.05": [
+                KpiValue(kpi_id="pm25_rata_rata", ts=now, value=12.0),
+                KpiValue(kpi_id="okupansi_parkir", ts=now, value=95.0),
+            ],
+        }
+    )
+    first = client.post("/_dash-update-component", json=feed_body({"want": ["regions"]}))
+    response = first.json()["response"]
+    regions, known = response[ids.FEED]["data"]["regions"], response[ids.FEED_VERSIONS]["data"]
+    assert regions["kpi"] == "pm25_rata_rata"  # the first wall KPI a kecamatan has
+    assert regions["values"]["16.74.03"] == "180,0 µg/m³"
+    assert regions["fills"]["16.74.03"] == "#d7191c"  # beyond the warn threshold
+    assert regions["fills"]["16.74.05"] == "#2e9e44"
+    assert regions["fills"]["16.74.01"] == "" and regions["values"]["16.74.01"] == "–"
+    unchanged = client.post("/_dash-update-component", json=feed_body(known))
+    assert unchanged.status_code == 204
+    # Another KPI chosen on the map: its colours come at the next refresh.
+    parking = client.post(
+        "/_dash-update-component", json=feed_body({**known, "shade": "okupansi_parkir"})
+    ).json()["response"][ids.FEED]["data"]["regions"]
+    assert parking["kpi"] == "okupansi_parkir" and parking["fills"]["16.74.05"] == "#d7191c"
