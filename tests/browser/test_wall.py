@@ -29,8 +29,17 @@ def test_wall001_live_wall_with_map_kpis_and_cameras(wall_page, artifacts):
     # The map: six real kecamatan polygons, labelled, with no basemap needed.
     polygons = page.locator(".leaflet-overlay-pane path")
     expect(polygons).to_have_count(6, timeout=15_000)
-    labels = set(page.locator(".district-label").all_inner_texts())
-    assert labels == DISTRICTS
+    labels = page.locator(".district-label").all_inner_texts()
+    assert {label.split("\n")[0] for label in labels} == DISTRICTS
+    # Shaded by the first wall KPI a kecamatan has (PM2.5), its value under each name.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.district-value')].length >= 1", timeout=15_000
+    )
+    assert all(v.endswith(" µg/m³") for v in page.locator(".district-value").all_inner_texts())
+    fills = page.locator(".leaflet-overlay-pane path").evaluate_all(
+        "paths => paths.map(p => p.getAttribute('fill'))"
+    )
+    assert set(fills) - {"#1b3a52"}, fills  # coloured by status, not the plain fill
     assert page.locator(".leaflet-tile-pane img").count() == 0  # nothing fetched from outside
 
     # Sensor markers coloured from their latest readings.

@@ -33,13 +33,13 @@ def test_wall004_a_playlist_rotates_views_in_kiosk_mode(browser: Browser, komand
         assert not page.locator(".leaflet-control-zoom").is_visible()  # no controls on a wall
         # After 10 s the next view, in place (no reload: the same document).
         page.evaluate("window.__sameDocument = true")
-        expect(page.locator(".cctv-main")).to_be_visible(timeout=20_000)
+        expect(page.locator(".cctv-main")).to_be_visible(timeout=30_000)
         assert page.evaluate("window.location.pathname") == "/cctv"
         assert page.evaluate("window.__sameDocument") is True
         assert "putar=" in page.evaluate("window.location.search")  # the playlist goes on
         assert not page.locator(".cctv-controls").is_visible()
         # ...and back to the first view.
-        expect(page.locator(".city-map")).to_be_visible(timeout=20_000)
+        expect(page.locator(".city-map")).to_be_visible(timeout=30_000)
         assert console.errors == []
 
 
