@@ -26,6 +26,27 @@ window.komando = Object.assign({}, window.komando, {
         permanent: true, direction: "center", className: "village-label", opacity: 1,
       });
     },
+    /* An alert where it happened: a ring in its severity's colour (pulsing while critical and
+       not yet back to normal), the message on hover. */
+    alertPoint: function (feature, latlng) {
+      var p = feature.properties;
+      var css = "alert-pin sev-" + p.severity + (p.cleared ? " is-cleared" : "");
+      var marker = L.marker(latlng, {
+        icon: L.divIcon({className: "alert-icon", html: '<div class="' + css + '">!</div>',
+                         iconSize: [40, 40], iconAnchor: [20, 20]}),
+        keyboard: false,
+        zIndexOffset: 1000,
+      });
+      var box = document.createElement("div");
+      var title = document.createElement("b");
+      title.textContent = p.label;
+      box.appendChild(title);
+      var line = document.createElement("div");
+      line.textContent = p.message;
+      box.appendChild(line);
+      marker.bindTooltip(box, {direction: "top", offset: [0, -18], className: "sensor-tooltip"});
+      return marker;
+    },
     schoolPoint: function (feature, latlng) {
       return L.marker(latlng, {
         icon: L.divIcon({className: "school-icon", html: '<div class="school-pin">S</div>',

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import camera_tiles, clock, kpi_tiles, live_feed, map_drill, playlist, sensor_map
+from callbacks import (
+    alert_map,
+    camera_tiles,
+    clock,
+    kpi_tiles,
+    live_feed,
+    map_drill,
+    playlist,
+    sensor_map,
+)
 from data.city import City
 from data.live_reader import LiveReader
 from settings import Settings
@@ -20,5 +29,6 @@ def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) 
     live_feed.register(app, reader, city, settings)
     sensor_map.register(app)
     map_drill.register(app, city)
+    alert_map.register(app, reader)
     kpi_tiles.register(app)
     camera_tiles.register(app)

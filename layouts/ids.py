@@ -16,6 +16,7 @@ SENSORS = "map-sensors"
 CAMERAS_LAYER = "map-cameras"
 VILLAGES = "map-villages"
 SCHOOLS_LAYER = "map-schools"
+ALERTS_LAYER = "map-alerts"
 MAP_HOME = "map-home"  # breadcrumb: back to the whole city
 MAP_CRUMB = "map-crumb"  # breadcrumb: the kecamatan shown
 MAP_SHADE = "map-shade"  # dropdown: the KPI the kecamatan are shaded by

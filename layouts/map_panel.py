@@ -220,6 +220,15 @@ def map_panel(
         ),
         dl.Overlay(
             dl.GeoJSON(
+                id=ids.ALERTS_LAYER,
+                data={"type": "FeatureCollection", "features": []},
+                pointToLayer=_js("alertPoint"),
+            ),
+            name=Text("Peringatan", "Alerts")(lang),
+            checked=True,
+        ),
+        dl.Overlay(
+            dl.GeoJSON(
                 id=ids.SENSORS,
                 data=sensor_layer(city),
                 pointToLayer=_js("sensorPoint"),
