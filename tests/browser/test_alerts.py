@@ -107,4 +107,10 @@ def test_alert001_alert_appears_chimes_and_is_acknowledged(browser, tmp_path):
             assert (alert.status, alert.acknowledged_by) == ("acknowledged", "Budi (uji)")
             assert ("Budi (uji)", "alert.acknowledge") in [tuple(a) for a in audit]
             assert console.errors == []
+        # The same alert on the wall: on the map where it happened, and in the ticker.
+        with open_page(browser, url) as (wall, wall_console):
+            expect(wall.locator(".alert-pin.sev-critical")).to_have_count(1, timeout=20_000)
+            expect(wall.locator("#alert-ticker")).to_contain_text("1 KRITIS")
+            expect(wall.locator(".alert-row[data-severity='critical']")).to_have_count(1)
+            assert wall_console.errors == []
         engine.dispose()
