@@ -46,7 +46,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     /* Pattern-matched outputs: the tiles on the page, in the order Dash lists them. */
     kpis: function (feed) {
       if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
-      return this._fill(feed.kpis.tiles, "kpi", 4);
+      return this._fill(feed.kpis.tiles, "kpi", 6);
     },
 
     /* [dimension, label, score, good, warn, bad, nodata] per dimension -> chips. */

@@ -8,7 +8,7 @@ from typing import Any
 from dash import ALL, ClientsideFunction, Dash, Input, Output
 
 from data import kpi_status
-from data.city import City
+from data.city import City, KpiConfig
 from layouts import ids
 from layouts.formatting import format_number
 from layouts.i18n import Text
@@ -24,9 +24,12 @@ def kpi_items(
     points: dict[str, tuple[float, float]],
     now: float,
     lang: str = "id",
+    previous: dict[str, float] | None = None,
 ) -> dict[str, list[str]]:
-    """{kpi id: [value text, tile class, status line, full status (tooltip)]}. A KPI whose owner
-    is late with its data says so on the tile, naming the OPD."""
+    """{kpi id: [value text, tile class, status line, full status (tooltip), trend text, trend
+    class]}. A KPI whose owner is late with its data says so on the tile, naming the OPD; the
+    trend compares with the value one period ago (data/kpi_baseline.py)."""
+    previous = previous or {}
     by_id = {k.id: k for k in city.config.kpis}
     items: dict[str, list[str]] = {}
     for kpi_id in kpi_ids:
@@ -39,8 +42,39 @@ def kpi_items(
         if fresh.late:
             css += " late"
             line = f"{LATE(lang)} · {fresh.owner}"
-        items[kpi_id] = [format_number(value, kpi.decimals), css, line, fresh.message(lang) or line]
+        trend_text, trend_css = trend_badge(kpi, value, previous.get(kpi_id), lang)
+        items[kpi_id] = [
+            format_number(value, kpi.decimals),
+            css,
+            line,
+            fresh.message(lang) or line,
+            trend_text,
+            trend_css,
+        ]
     return items
+
+
+def trend_badge(
+    kpi: KpiConfig, current: float | None, previous: float | None, lang: str = "id"
+) -> tuple[str, str]:
+    """('▲ 2,1', 'kpi-trend better') against the value one period ago; ('', 'kpi-trend') when
+    there is nothing to compare."""
+    change = kpi_status.trend(kpi, current, previous)
+    if change.arrow is None or change.delta is None:
+        return "", "kpi-trend"
+    arrow = {"up": "▲", "down": "▼", "flat": "▬"}[change.arrow]
+    judged = {True: "better", False: "worse", None: "flat"}[change.improved]
+    period = PERIOD_WORDS[kpi.cadence](lang)
+    amount = format_number(abs(change.delta), kpi.decimals)
+    return f"{arrow} {amount} {period}", f"kpi-trend {judged}"
+
+
+PERIOD_WORDS = {
+    "realtime": Text("vs kemarin", "vs yesterday"),
+    "daily": Text("vs kemarin", "vs yesterday"),
+    "weekly": Text("vs minggu lalu", "vs last week"),
+    "monthly": Text("vs bulan lalu", "vs last month"),
+}
 
 
 def scorecard_items(
@@ -74,6 +108,8 @@ def register(app: Dash) -> None:
         Output(ids.kpi(ids.KPI_TILE, ALL), "className"),
         Output(ids.kpi(ids.KPI_STATUS, ALL), "children"),
         Output(ids.kpi(ids.KPI_STATUS, ALL), "title"),
+        Output(ids.kpi(ids.KPI_TREND, ALL), "children"),
+        Output(ids.kpi(ids.KPI_TREND, ALL), "className"),
         Input(ids.FEED, "data"),
     )
     app.clientside_callback(

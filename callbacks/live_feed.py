@@ -89,8 +89,9 @@ class FeedBuilder:
                 else ("", None)
             )
             if kpi_points is not None:
+                previous = await self.reader.kpi_previous()
                 section = {
-                    "tiles": kpi_items(self.city, self.kpi_ids, kpi_points, now, lang),
+                    "tiles": kpi_items(self.city, self.kpi_ids, kpi_points, now, lang, previous),
                     "scorecard": scorecard_items(self.city, kpi_points, lang),
                 }
                 versions["kpis"] = kpis_version

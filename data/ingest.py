@@ -16,6 +16,7 @@ import time
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from data import kpi_baseline
 from data.city import City
 from data.history import BatchWriter
 from data.kpis import compute_kpis, compute_region_kpis, fresh_sensor_values, region_kpi_rows
@@ -46,6 +47,7 @@ class IngestWorker:
         self.redis_errors = 0
         self._redis_down = False
         self._next_region_history = 0.0
+        self._next_baseline = 0.0
 
     def tick(self, now: float | None = None) -> int:
         """One round: simulate, publish readings, compute KPIs from the live state, queue
@@ -80,8 +82,21 @@ class IngestWorker:
             if not self._redis_down:
                 log.warning("Redis unavailable, live state paused (history still kept): %s", exc)
                 self._redis_down = True
+        if ts >= self._next_baseline:
+            self._refresh_baseline(ts)
         self.ticks += 1
         return len(readings)
+
+    def _refresh_baseline(self, ts: float) -> None:
+        """Each KPI's value one period ago, for the wall's trends (data/kpi_baseline.py)."""
+        try:
+            previous = kpi_baseline.previous_values(self.writer.engine, self.city, ts)
+            self.store.write_kpi_previous(previous)
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            log.debug("KPI baseline postponed: %s", exc)
+            previous = {}
+        # Soon again while there is no history yet (a first start back-fills it in a moment).
+        self._next_baseline = ts + (kpi_baseline.EVERY_S if previous else 10.0)
 
     def _live_sensor_values(self, now: float) -> dict[str, float]:
         """Every source's fresh sensor values from Redis; the simulator's own while Redis is

@@ -58,6 +58,11 @@ class KeySpace:
     def kpis_version(self) -> str:
         return f"{self.namespace}:kpis:version"
 
+    @property
+    def kpis_previous(self) -> str:
+        """Each KPI's value one period ago (data/kpi_baseline.py), for the wall's trends."""
+        return f"{self.namespace}:kpis:previous"
+
     def kpis_region(self, kode: str) -> str:
         return f"{self.namespace}:kpis:region:{kode}"
 

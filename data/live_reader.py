@@ -68,6 +68,17 @@ class LiveReader:
             self.keys.kpis_regions_version, self.keys.kpis_region(kode), known_version
         )
 
+    async def kpi_previous(self) -> dict[str, float]:
+        """{kpi id: value one period ago} (data/kpi_baseline.py); empty until it is computed."""
+        raw = await self.client.hgetall(self.keys.kpis_previous)
+        previous = {}
+        for key, value in raw.items():
+            try:
+                previous[key.decode() if isinstance(key, bytes) else key] = float(value)
+            except ValueError:
+                continue
+        return previous
+
     async def camera_healths(self, camera_ids: Iterable[str]) -> dict[str, CameraHealth | None]:
         ids = list(camera_ids)
         async with self.client.pipeline(transaction=False) as pipe:

@@ -106,6 +106,14 @@ class LiveStore:
         pipe.execute()
         return len(mapping)
 
+    def write_kpi_previous(self, values: Mapping[str, float]) -> None:
+        """Each KPI's value one period ago, replacing the last set (a KPI without one drops out)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self.keys.kpis_previous)
+        if values:
+            pipe.hset(self.keys.kpis_previous, mapping={k: repr(v) for k, v in values.items()})
+        pipe.execute()
+
     def write_region_kpis(self, values: Mapping[str, Iterable[KpiValue]]) -> int:
         """Per-region KPI values ({kode: values}) in one round trip, one version bump."""
         pipe = self.client.pipeline(transaction=False)

@@ -25,6 +25,7 @@ KPI_TILE = "kpi-tile"
 KPI_VALUE = "kpi-value"
 KPI_STATUS = "kpi-status"
 SCORECARD = "kpi-scorecard"
+KPI_TREND = "kpi-trend"
 
 CAMERA_TILE = "camera-tile"
 CAMERA_BADGE = "camera-badge"

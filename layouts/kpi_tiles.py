@@ -37,6 +37,7 @@ def kpi_tile(kpi: KpiConfig, lang: str = "id") -> html.Div:
                 [
                     html.Span("–", id=ids.kpi(ids.KPI_VALUE, kpi.id), className="kpi-value"),
                     html.Span(kpi.unit, className="kpi-unit"),
+                    html.Span("", id=ids.kpi(ids.KPI_TREND, kpi.id), className="kpi-trend"),
                 ],
                 className="kpi-reading",
             ),

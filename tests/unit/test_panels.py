@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from callbacks.camera_tiles import badge
-from callbacks.kpi_tiles import kpi_items, scorecard_items
+from callbacks.kpi_tiles import kpi_items, scorecard_items, trend_badge
 from callbacks.sensor_map import freshness, sensor_items
 from data.camera_status import camera_status
 from data.models import CameraHealth
@@ -133,3 +133,18 @@ def test_badges_change_only_with_the_state_not_every_second():
     assert (text, css, info) == ("LANGSUNG", "camera-badge state-live", "")
     text, css, info = badge(camera_status(health(5, "stalled"), NOW, 3, 10), WIB)
     assert (text, css, info) == ("TERSENDAT", "camera-badge state-stalled", "read failed")
+
+
+def test_a_trend_is_judged_by_the_kpis_direction(city):
+    kpis = {k.id: k for k in city.config.kpis}
+    # Lower PM2.5 is better; higher budget realisation is better.
+    assert trend_badge(kpis["pm25_rata_rata"], 20.0, 31.0) == (
+        "▼ 11,0 vs kemarin",
+        "kpi-trend better",
+    )
+    assert trend_badge(kpis["realisasi_anggaran"], 70.0, 75.5, "en") == (
+        "▼ 5,5 vs last month",
+        "kpi-trend worse",
+    )
+    assert trend_badge(kpis["pm25_rata_rata"], 20.0, None) == ("", "kpi-trend")
+    assert trend_badge(kpis["pm25_rata_rata"], 20.0, 20.01)[1] == "kpi-trend flat"
