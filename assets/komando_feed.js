@@ -33,9 +33,30 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       });
     },
 
-    shadeChoice: function (kpi, versions) {
-      if (!kpi || (versions && versions.shade === kpi)) throw window.dash_clientside.PreventUpdate;
-      return Object.assign({}, versions || {}, {shade: kpi});
+    /* The zoomed-in kecamatan's own KPIs, in a box on the map; hidden at city level. */
+    focusBox: function (feed, crumb) {
+      if (!feed || !feed.regions) throw window.dash_clientside.PreventUpdate;
+      var focus = feed.regions.focus;
+      if (!focus) return [[], "map-focus-box"];
+      function el(type, className, children, style) {
+        return {namespace: "dash_html_components", type: type,
+                props: {className: className, children: children, style: style}};
+      }
+      var rows = (focus.rows || []).map(function (row) {
+        return el("Div", "focus-row", [
+          el("Span", "focus-dot", "●", {color: row[2]}),
+          el("Span", "focus-name", row[0]),
+          el("Span", "focus-value", row[1]),
+        ]);
+      });
+      if (!rows.length) rows = [el("Div", "focus-empty", "–")];
+      var title = String(crumb || "").replace(/^›\s*/, "");
+      return [[el("Div", "focus-title", title)].concat(rows), "map-focus-box shown"];
+    },
+
+    shadeChoice: function (kpi, view) {
+      if (!kpi || (view && view.shade === kpi)) throw window.dash_clientside.PreventUpdate;
+      return Object.assign({}, view || {}, {shade: kpi});
     },
 
     freshness: function (feed) {

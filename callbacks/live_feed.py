@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from dash import Dash, Input, Output, State, no_update
+from dash import ALL, Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.camera_tiles import badge
@@ -65,7 +65,10 @@ class FeedBuilder:
         self.shade_kpis = shade_kpis(city)
         self.default_shade = next(iter(self.shade_kpis.values()), None)
 
-    async def changes(self, known: dict[str, Any]) -> tuple[dict, dict] | None:
+    async def changes(
+        self, known: dict[str, Any], view: dict[str, Any] | None = None
+    ) -> tuple[dict, dict] | None:
+        """`view`: what the page's map shows ({"shade": KPI id, "focus": kecamatan kode})."""
         now = time.time()
         feed: dict[str, Any] = {}
         versions = dict(known)
@@ -101,7 +104,7 @@ class FeedBuilder:
                     versions["kpis_sig"] = signature(section)
             cameras = await self._cameras(now, lang) if "cameras" in want else None
             if "regions" in want:
-                await self._regions(known, versions, feed, lang)
+                await self._regions(known, view or {}, versions, feed, lang)
             if "alerts" in want:
                 # Only the list's version: the alert panel redraws itself when it moves.
                 raw = await self.reader.client.get(self.alert_keys.version)
@@ -135,12 +138,16 @@ class FeedBuilder:
             versions["freshness"] = signature([text, css])
         return (feed, versions) if feed or versions != known else None
 
-    async def _regions(self, known: dict, versions: dict, feed: dict, lang: str) -> None:
-        """Each kecamatan's value of the KPI the map is shaded by, and its status colour."""
-        kpi = self.shade_kpis.get(known.get("shade", "")) or self.default_shade
+    async def _regions(
+        self, known: dict, view: dict, versions: dict, feed: dict, lang: str
+    ) -> None:
+        """Each kecamatan's value of the KPI the map is shaded by, and its status colour; and
+        the KPIs of the kecamatan the map is zoomed into, if any."""
+        kpi = self.shade_kpis.get(view.get("shade") or "") or self.default_shade
         if kpi is None:
             return
-        stale = known.get("shade_shown") != kpi.id
+        focus = view.get("focus") or ""
+        stale = known.get("shade_shown") != kpi.id or known.get("focus_shown", "") != focus
         version = await self.reader.client.get(self.reader.keys.kpis_regions_version)
         version = version.decode() if isinstance(version, bytes) else str(version or "")
         if version == known.get("regions") and not stale:
@@ -149,9 +156,12 @@ class FeedBuilder:
             for kode in self.kecamatan:
                 pipe.hgetall(self.reader.keys.kpis_region(kode))
             replies = await pipe.execute()
-        fills, values = {}, {}
+        fills, values, focused = {}, {}, None
         for kode, raw in zip(self.kecamatan, replies, strict=True):
-            value = decode_points(raw).get(kpi.id, (None, None))[0]
+            points = decode_points(raw)
+            if kode == focus:
+                focused = self._region_rows(points, lang)
+            value = points.get(kpi.id, (None, None))[0]
             fills[kode] = kpi_status.status(kpi, value).color if value is not None else ""
             values[kode] = (
                 f"{format_number(value, kpi.decimals)} {kpi.unit}" if value is not None else "–"
@@ -161,9 +171,27 @@ class FeedBuilder:
             "name": kpi.name.en if lang == "en" else kpi.name.id,
             "fills": fills,
             "values": values,
+            "focus": {"kode": focus, "rows": focused} if focus else None,
         }
         versions["regions"] = version
         versions["shade_shown"] = kpi.id
+        versions["focus_shown"] = focus
+
+    def _region_rows(self, points: dict, lang: str) -> list[list[str]]:
+        """[name, value text, status colour] of every KPI the region has a value of its own."""
+        rows = []
+        for kpi in self.shade_kpis.values():
+            if kpi.id not in points:
+                continue
+            value = points[kpi.id][0]
+            rows.append(
+                [
+                    kpi.name.en if lang == "en" else kpi.name.id,
+                    f"{format_number(value, kpi.decimals)} {kpi.unit}",
+                    kpi_status.status(kpi, value).color,
+                ]
+            )
+        return rows
 
     async def _cameras(self, now: float, lang: str) -> dict[str, list[str]]:
         if not self.camera_ids:
@@ -190,10 +218,12 @@ def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> N
         Output(ids.FEED_VERSIONS, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
         State(ids.FEED_VERSIONS, "data"),
+        State({"type": ids.MAP_VIEW_ANY, "id": ALL}, "data"),
     )
     @logged
-    async def refresh_feed(_tick, known):
-        changes = await builder.changes(known or {})
+    async def refresh_feed(_tick, known, views):
+        view = (views or [None])[0] or {}
+        changes = await builder.changes(known or {}, view)
         if changes is None:
             raise PreventUpdate  # 204: nothing on the wire
         feed, versions = changes

@@ -42,17 +42,20 @@ def register(app: Dash, city: City) -> None:
         Output(ids.MAP, "viewport"),
         Output(ids.MAP_CRUMB, "children"),
         Output(ids.DISTRICTS, "hideout"),
+        Output(ids.MAP_VIEW, "data", allow_duplicate=True),
         Input(ids.DISTRICTS, "clickData"),
         Input(ids.MAP_HOME, "n_clicks"),
         State(ids.DISTRICTS, "hideout"),
+        State(ids.MAP_VIEW, "data"),
         prevent_initial_call=True,
     )
     @logged
-    async def drill(click, _home, hideout):
+    async def drill(click, _home, hideout, view):
         kode = ""
         if ctx.triggered_id == ids.DISTRICTS and click:
             kode = (click.get("properties") or {}).get("kode", "")
         answer = focus_on(city, kode, hideout)
         if answer is None:
             raise PreventUpdate
-        return answer
+        # The live feed then brings this kecamatan's own KPIs (and keeps them current).
+        return (*answer, {**(view or {}), "focus": kode})

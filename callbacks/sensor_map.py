@@ -75,13 +75,20 @@ def register(app: Dash) -> None:
         State(ids.DISTRICTS, "hideout"),
         prevent_initial_call=True,
     )
-    # The chosen KPI travels with the feed's versions; the next refresh brings its colours.
+    # The chosen KPI goes into the map's view; the next refresh brings its colours.
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="shadeChoice"),
-        Output(ids.FEED_VERSIONS, "data", allow_duplicate=True),
+        Output(ids.MAP_VIEW, "data"),
         Input(ids.MAP_SHADE, "value"),
-        State(ids.FEED_VERSIONS, "data"),
+        State(ids.MAP_VIEW, "data"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="focusBox"),
+        Output(ids.MAP_FOCUS_BOX, "children"),
+        Output(ids.MAP_FOCUS_BOX, "className"),
+        Input(ids.FEED, "data"),
+        State(ids.MAP_CRUMB, "children"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="freshness"),

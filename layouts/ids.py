@@ -19,6 +19,11 @@ SCHOOLS_LAYER = "map-schools"
 ALERTS_LAYER = "map-alerts"
 MAP_HOME = "map-home"  # breadcrumb: back to the whole city
 MAP_CRUMB = "map-crumb"  # breadcrumb: the kecamatan shown
+MAP_FOCUS_BOX = "map-focus-box"  # the zoomed-in kecamatan's own KPIs
+# Store {"shade": KPI id, "focus": kecamatan kode or ""}: what the map shows. Pattern-matched so
+# that pages without a map send an empty list to the live feed instead of failing.
+MAP_VIEW = {"type": "map-view", "id": "map"}
+MAP_VIEW_ANY = "map-view"
 MAP_SHADE = "map-shade"  # dropdown: the KPI the kecamatan are shaded by
 
 KPI_TILE = "kpi-tile"

@@ -19,10 +19,16 @@ def test_wall003_click_a_kecamatan_to_see_its_villages_and_come_back(wall_page, 
     villages = page.locator(".village-label")
     expect(villages).to_have_count(5, timeout=10_000)
     assert "Pasar Prabumulih I" in villages.all_inner_texts()
+    # The kecamatan's own KPIs (from its own sensors), kept current by the live feed.
+    box = page.locator(".map-focus-box.shown")
+    expect(box).to_contain_text("Prabumulih Utara", timeout=10_000)
+    expect(box).to_contain_text("PM2.5 rata-rata kota")
+    expect(box).to_contain_text("Okupansi parkir")
     page.screenshot(path=str(artifacts / "wall-drilldown-1920x1080.png"))
     page.locator("#map-home").click()
     expect(page.locator("#map-crumb")).to_have_text("", timeout=10_000)
     expect(villages).to_have_count(0, timeout=10_000)
+    expect(page.locator(".map-focus-box.shown")).to_have_count(0, timeout=10_000)
     assert console.errors == []
 
 

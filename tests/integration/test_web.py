@@ -25,7 +25,9 @@ def web(redis_url, live_store, tmp_path):
         yield client, store
 
 
-def feed_body(known: dict) -> dict:
+def feed_body(known: dict, view: dict | None = None) -> dict:
+    """The wall's one refresh request; `view` is the map's (None: a page without a map)."""
+    views = [] if view is None else [{"id": ids.MAP_VIEW, "property": "data", "value": view}]
     outputs = [
         {"id": ids.FEED, "property": "data"},
         {"id": ids.FEED_VERSIONS, "property": "data"},
@@ -34,7 +36,7 @@ def feed_body(known: dict) -> dict:
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": 1}],
-        "state": [{"id": ids.FEED_VERSIONS, "property": "data", "value": known}],
+        "state": [{"id": ids.FEED_VERSIONS, "property": "data", "value": known}, views],
         "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
     }
 
@@ -211,7 +213,8 @@ def test_the_map_is_shaded_by_the_chosen_kpi_of_each_kecamatan(web):
             ],
         }
     )
-    first = client.post("/_dash-update-component", json=feed_body({"want": ["regions"]}))
+    view = {"shade": "pm25_rata_rata", "focus": ""}
+    first = client.post("/_dash-update-component", json=feed_body({"want": ["regions"]}, view))
     response = first.json()["response"]
     regions, known = response[ids.FEED]["data"]["regions"], response[ids.FEED_VERSIONS]["data"]
     assert regions["kpi"] == "pm25_rata_rata"  # the first wall KPI a kecamatan has
@@ -219,10 +222,19 @@ def test_the_map_is_shaded_by_the_chosen_kpi_of_each_kecamatan(web):
     assert regions["fills"]["16.74.03"] == "#d7191c"  # beyond the warn threshold
     assert regions["fills"]["16.74.05"] == "#2e9e44"
     assert regions["fills"]["16.74.01"] == "" and regions["values"]["16.74.01"] == "–"
-    unchanged = client.post("/_dash-update-component", json=feed_body(known))
+    assert regions["focus"] is None
+    unchanged = client.post("/_dash-update-component", json=feed_body(known, view))
     assert unchanged.status_code == 204
     # Another KPI chosen on the map: its colours come at the next refresh.
-    parking = client.post(
-        "/_dash-update-component", json=feed_body({**known, "shade": "okupansi_parkir"})
-    ).json()["response"][ids.FEED]["data"]["regions"]
+    view = {"shade": "okupansi_parkir", "focus": ""}
+    response = client.post("/_dash-update-component", json=feed_body(known, view)).json()
+    parking = response["response"][ids.FEED]["data"]["regions"]
     assert parking["kpi"] == "okupansi_parkir" and parking["fills"]["16.74.05"] == "#d7191c"
+    # Zoomed into a kecamatan: its own KPIs come along (what it has sensors for).
+    known = response["response"][ids.FEED_VERSIONS]["data"]
+    view = {"shade": "okupansi_parkir", "focus": "16.74.05"}
+    response = client.post("/_dash-update-component", json=feed_body(known, view)).json()
+    focus = response["response"][ids.FEED]["data"]["regions"]["focus"]
+    assert focus["kode"] == "16.74.05"
+    assert ["PM2.5 rata-rata kota", "12,0 µg/m³", "#2e9e44"] in focus["rows"]
+    assert ["Okupansi parkir", "95 %", "#d7191c"] in focus["rows"]
