@@ -39,6 +39,7 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 KPI_RECHECK_S = 30.0
+REGION_VALUES_EVERY_S = 30.0
 
 UNREACHABLE = Text("Data langsung tidak terjangkau (Redis)", "Live data unreachable (Redis)")
 
@@ -166,6 +167,20 @@ class FeedBuilder:
             values[kode] = (
                 f"{format_number(value, kpi.decimals)} {kpi.unit}" if value is not None else "–"
             )
+        versions["regions"] = version
+        versions["shade_shown"] = kpi.id
+        versions["focus_shown"] = focus
+        # Redrawing the kecamatan costs the browser tens of milliseconds (every polygon and
+        # label is re-added), so the map is redrawn when a colour changes, and otherwise its
+        # numbers are brought up to date every REGION_VALUES_EVERY_S.
+        colours = signature([kpi.id, fills, focus])
+        now = time.time()
+        if (
+            not stale
+            and colours == known.get("regions_sig")
+            and now - float(known.get("regions_at", 0)) < REGION_VALUES_EVERY_S
+        ):
+            return
         feed["regions"] = {
             "kpi": kpi.id,
             "name": kpi.name.en if lang == "en" else kpi.name.id,
@@ -173,9 +188,8 @@ class FeedBuilder:
             "values": values,
             "focus": {"kode": focus, "rows": focused} if focus else None,
         }
-        versions["regions"] = version
-        versions["shade_shown"] = kpi.id
-        versions["focus_shown"] = focus
+        versions["regions_sig"] = colours
+        versions["regions_at"] = round(now)
 
     def _region_rows(self, points: dict, lang: str) -> list[list[str]]:
         """[name, value text, status colour] of every KPI the region has a value of its own."""
