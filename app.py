@@ -73,14 +73,16 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     app.layout = shell()
     pages: dict[str, router.Page] = {
         "/": lambda lang: wall_layout(city, settings, lang),
-        "/cctv": lambda lang: cctv_layout(city, settings.camera_fps, settings.wall_refresh_ms),
+        "/cctv": lambda lang: cctv_layout(
+            city, settings.camera_fps, settings.wall_refresh_ms, lang
+        ),
     }
     register_all(app, reader, city, settings)
     cctv_page.register(app, city, settings)
     if settings.operator_page_enabled:
-        pages["/operator"] = lambda lang: operator_layout(city)
+        pages["/operator"] = lambda lang: operator_layout(city, lang)
         operator_page.register(app, city, engine, store)
-        pages["/admin/data"] = lambda lang: intake_layout(city)
+        pages["/admin/data"] = lambda lang: intake_layout(city, lang)
         intake_page.register(app, city, engine, store)
     else:
         pages["/operator"] = "Halaman Input Data OPD"

@@ -11,7 +11,8 @@ from dash.exceptions import PreventUpdate
 from callbacks.logged import logged
 from data.city import City
 from layouts import cctv
-from layouts.pages import URL
+from layouts.i18n import normal_lang
+from layouts.pages import LANG, URL
 from settings import Settings
 
 
@@ -65,9 +66,11 @@ def register(app: Dash, city: City, settings: Settings) -> None:
         Input(cctv.CCTV_GROUP, "value"),
         Input(cctv.CCTV_ROTATE_TICK, "n_intervals"),
         State(cctv.CCTV_PAGE, "data"),
+        State(LANG, "data"),
     )
     @logged
-    async def show_page(per_page, group_id, _tick, page):
+    async def show_page(per_page, group_id, _tick, page, lang):
+        lang = normal_lang(lang)
         group = groups.get(group_id) or groups["semua"]
         per_page = per_page if per_page in cctv.LAYOUTS else 4
         rotated = ctx.triggered_id == cctv.CCTV_ROTATE_TICK
@@ -75,5 +78,5 @@ def register(app: Dash, city: City, settings: Settings) -> None:
         camera_ids, shown, pages = cctv.grid_page(group.camera_ids, per_page, wanted)
         if rotated and pages == 1:
             return no_update, no_update, no_update  # nothing to rotate to
-        label = f"Halaman {shown + 1}/{pages}" if pages > 1 else ""
-        return cctv.cctv_grid(city, camera_ids, per_page, settings.camera_fps), shown, label
+        grid = cctv.cctv_grid(city, camera_ids, per_page, settings.camera_fps, lang)
+        return grid, shown, cctv.page_label(shown, pages, lang)

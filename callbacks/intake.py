@@ -18,8 +18,10 @@ from callbacks.logged import logged
 from data.city import City
 from data.history import dead_letters
 from data.live_store import LiveStore
+from layouts.i18n import normal_lang
 from layouts.intake import (
     DEAD_LETTER_LIMIT,
+    HIDE,
     IN_COUNTERS,
     IN_LETTERS,
     IN_LETTERS_SHOWN,
@@ -31,9 +33,10 @@ from layouts.intake import (
     IN_SOURCE,
     IN_TICK,
     IN_UPDATED,
-    LETTERS_UNAVAILABLE,
-    LIVE_UNAVAILABLE,
+    LETTERS_UNAVAILABLE_TEXT,
+    LIVE_UNAVAILABLE_TEXT,
     PREVIEW_CHARS,
+    SHOW_ALL,
     DeadLetterRow,
     counters_view,
     full_payload_view,
@@ -48,6 +51,7 @@ from layouts.intake import (
     updated_text,
 )
 from layouts.operator import empty_note
+from layouts.pages import LANG
 
 log = logging.getLogger(__name__)
 
@@ -115,24 +119,26 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Input(IN_TICK, "n_intervals"),
         Input(IN_RELOAD, "n_clicks"),
         State(IN_SOURCE, "options"),
+        State(LANG, "data"),
     )
     @logged
-    async def show_live(_ticks, _clicks, shown_options):
+    async def show_live(_ticks, _clicks, shown_options, lang):
+        lang = normal_lang(lang)
         now = time.time()
-        updated = updated_text(now, zone, label)
+        updated = updated_text(now, zone, label, lang)
         try:
             if store is None:
                 raise redis.ConnectionError("no live store")
             counters, points, entries = await run_in_threadpool(read_live, store)
         except redis.RedisError as exc:
             log.warning("intake page: live state unavailable: %s", exc)
-            note = empty_note(LIVE_UNAVAILABLE)
+            note = empty_note(LIVE_UNAVAILABLE_TEXT(lang))
             return note, note, note, updated, no_update
-        options = source_options(counters)
+        options = source_options(counters, lang)
         return (
-            counters_view(source_counts(counters)),
-            sensors_view(sensor_ages(city, points, now), zone, label, now),
-            opds_view(opd_ages(city, entries, now), zone, label, now),
+            counters_view(source_counts(counters), lang),
+            sensors_view(sensor_ages(city, points, now), zone, label, now, lang),
+            opds_view(opd_ages(city, entries, now, lang), zone, label, now, lang),
             updated,
             # Unchanged options are not re-sent: an open dropdown would flicker.
             no_update if options == shown_options else options,
@@ -145,35 +151,39 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Input(IN_RELOAD, "n_clicks"),
         Input(IN_SOURCE, "value"),
         State(IN_LETTERS_SHOWN, "data"),
+        State(LANG, "data"),
     )
     @logged
-    async def show_letters(_ticks, _clicks, source, shown):
+    async def show_letters(_ticks, _clicks, source, shown, lang):
+        lang = normal_lang(lang)
         try:
             rows = await run_in_threadpool(recent_dead_letters, engine, source)
         except SQLAlchemyError as exc:
             log.warning("intake page: dead letters unavailable: %s", exc)
-            return empty_note(LETTERS_UNAVAILABLE), None
+            return empty_note(LETTERS_UNAVAILABLE_TEXT(lang)), None
         signature = letters_signature(source, rows)
         if ctx.triggered_id == IN_TICK and signature == shown:
             raise PreventUpdate  # nothing new: leave the table (and any opened payload) alone
-        return letters_view(rows, source, zone, label), signature
+        return letters_view(rows, source, zone, label, lang), signature
 
     @app.callback(
         Output({"type": IN_PAYLOAD_FULL, "letter": MATCH}, "children"),
         Output({"type": IN_PAYLOAD_TOGGLE, "letter": MATCH}, "children"),
         Input({"type": IN_PAYLOAD_TOGGLE, "letter": MATCH}, "n_clicks"),
+        State(LANG, "data"),
         prevent_initial_call=True,
     )
     @logged
-    async def toggle_payload(n_clicks):
+    async def toggle_payload(n_clicks, lang):
         if not n_clicks:
             raise PreventUpdate
+        lang = normal_lang(lang)
         if n_clicks % 2 == 0:
-            return None, "Tampilkan semua"
+            return None, SHOW_ALL(lang)
         letter_id = int(ctx.triggered_id["letter"])
         try:
             text = await run_in_threadpool(dead_letter_payload, engine, letter_id)
         except SQLAlchemyError as exc:
             log.warning("intake page: dead letter %d unavailable: %s", letter_id, exc)
-            return empty_note(LETTERS_UNAVAILABLE), "Tampilkan semua"
-        return full_payload_view(text), "Sembunyikan"
+            return empty_note(LETTERS_UNAVAILABLE_TEXT(lang)), SHOW_ALL(lang)
+        return full_payload_view(text, lang), HIDE(lang)

@@ -1,5 +1,8 @@
 """The OPD operator page: per-OPD form rows, saving by form or CSV (all or nothing), and the
-OPD's recent entries read back from the audit trail."""
+OPD's recent entries read back from the audit trail.
+
+The page's own messages follow the page's language (the `LANG` store); the validator's
+messages per field (data/operator_entries.py) are Bahasa Indonesia in both languages."""
 
 from __future__ import annotations
 
@@ -30,11 +33,14 @@ from data.operator_entries import (
     validate_entry,
 )
 from layouts.formatting import format_hhmm
+from layouts.i18n import Text, normal_lang
 from layouts.operator import (
     EXAMPLE_PLACEHOLDER,
+    FORM_RETRY_TEXT,
     HISTORY_LIMIT,
     MAX_UPLOAD_BYTES,
-    NO_OPD,
+    NO_OPD,  # noqa: F401  (re-exported: the Bahasa text, as tests compare it)
+    NO_OPD_TEXT,
     OP_ACTOR,
     OP_FORM,
     OP_HISTORY,
@@ -57,21 +63,44 @@ from layouts.operator import (
     exact_number,
     form_rows,
     history_table,
+    kpi_name,
     operator_opds,
     result_view,
     row_id,
     template_href,
 )
+from layouts.pages import LANG
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED_ERRORS = 500  # a file with every row wrong needs the pattern, not 5000 lines
 MAX_ACTOR_LENGTH = 64  # audit_log.actor
-NO_ACTOR = "Nama petugas wajib diisi: nama ini dicatat di jejak audit."
-NOTHING_FILLED = "Isi sedikitnya satu nilai."
-SAVE_FAILED = "Gagal menyimpan ke basis data; tidak ada yang tersimpan. Coba lagi sebentar lagi."
-FORM_RETRY = "Perbaiki lalu tekan Simpan lagi."
-CSV_RETRY = "Perbaiki berkasnya lalu unggah ulang."
+NO_ACTOR_TEXT = Text(
+    "Nama petugas wajib diisi: nama ini dicatat di jejak audit.",
+    "The officer's name is required: it is recorded in the audit trail.",
+)
+NOTHING_FILLED_TEXT = Text("Isi sedikitnya satu nilai.", "Fill in at least one value.")
+SAVE_FAILED_TEXT = Text(
+    "Gagal menyimpan ke basis data; tidak ada yang tersimpan. Coba lagi sebentar lagi.",
+    "Could not save to the database; nothing was saved. Try again in a moment.",
+)
+CSV_RETRY_TEXT = Text(
+    "Perbaiki berkasnya lalu unggah ulang.", "Correct the file and upload it again."
+)
+UNREADABLE = Text(
+    "Berkas tidak terbaca. Unggah berkas CSV.", "The file cannot be read. Upload a CSV file."
+)
+HISTORY_UNAVAILABLE = Text(
+    "Riwayat tidak dapat dibaca saat ini; coba muat ulang halaman.",
+    "The history cannot be read right now; try reloading the page.",
+)
+ROW = Text("Baris", "Row")
+# The Bahasa texts under their old names (tests and callers compare with them).
+NO_ACTOR = NO_ACTOR_TEXT.id
+NOTHING_FILLED = NOTHING_FILLED_TEXT.id
+SAVE_FAILED = SAVE_FAILED_TEXT.id
+FORM_RETRY = FORM_RETRY_TEXT.id
+CSV_RETRY = CSV_RETRY_TEXT.id
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,7 @@ class Check:
     actor: str = ""
     notes: list[str] = field(default_factory=list)
     error_count: int | None = None  # when not every wrong row is listed
+    no_opd: bool = False  # no (known) OPD chosen: nothing else was checked
 
     @property
     def can_save(self) -> bool:
@@ -100,15 +130,24 @@ def error_text(error: EntryError) -> str:
     return f"{error.field.capitalize()}: {error.message}"
 
 
-def who_problems(city: City, opd_id: str | None, actor: str | None) -> list[str]:
+def known_opd(city: City, opd_id: str | None) -> bool:
+    return opd_id in {o.id for o in operator_opds(city)}
+
+
+def who_problems(city: City, opd_id: str | None, actor: str | None, lang: str = "id") -> list[str]:
     problems = []
-    if opd_id not in {o.id for o in operator_opds(city)}:
-        problems.append(NO_OPD)
+    if not known_opd(city, opd_id):
+        problems.append(NO_OPD_TEXT(lang))
     name = (actor or "").strip()
     if not name:
-        problems.append(NO_ACTOR)
+        problems.append(NO_ACTOR_TEXT(lang))
     elif len(name) > MAX_ACTOR_LENGTH:
-        problems.append(f"Nama petugas paling panjang {MAX_ACTOR_LENGTH} huruf.")
+        problems.append(
+            Text(
+                f"Nama petugas paling panjang {MAX_ACTOR_LENGTH} huruf.",
+                f"The officer's name can be at most {MAX_ACTOR_LENGTH} characters.",
+            )(lang)
+        )
     return problems
 
 
@@ -118,12 +157,13 @@ def check_form(
     actor: str | None,
     rows: list[tuple[str, str | None, str | float | None]],
     now: float,
+    lang: str = "id",
 ) -> Check:
     """`rows` are (kpi id, period, value) as typed. A row without a value is skipped, not an
     error: an OPD enters its daily KPI every day and its monthly one once a month."""
-    problems = who_problems(city, opd_id, actor)
-    if NO_OPD in problems:
-        return Check(problems=problems)
+    problems = who_problems(city, opd_id, actor, lang)
+    if not known_opd(city, opd_id):
+        return Check(problems=problems, no_opd=True)
     kpis = {k.id: k for k in city.config.kpis}
     outcomes: list[RowOutcome] = []
     entries: list[OperatorEntry] = []
@@ -131,7 +171,7 @@ def check_form(
         if raw is None or not str(raw).strip():
             continue
         kpi = kpis.get(kpi_id)
-        label = f"{kpi.name.id if kpi else kpi_id} · {(period or '').strip() or '?'}"
+        label = f"{kpi_name(kpi, lang) if kpi else kpi_id} · {(period or '').strip() or '?'}"
         result = validate_entry(city, opd_id or "", kpi_id, period or "", raw, now)
         if isinstance(result, EntryError):
             outcomes.append(RowOutcome(label, str(raw).strip(), error_text(result)))
@@ -139,25 +179,32 @@ def check_form(
             entries.append(result)
             outcomes.append(RowOutcome(label, value_text(kpi, result.value)))
     if not outcomes:
-        problems.append(NOTHING_FILLED)
+        problems.append(NOTHING_FILLED_TEXT(lang))
     return Check(outcomes, problems, entries, (actor or "").strip())
 
 
-def decode_upload(contents: str) -> str:
-    """`dcc.Upload` contents (a data URL) to text; ValueError with a Bahasa reason."""
+def decode_upload(contents: str, lang: str = "id") -> str:
+    """`dcc.Upload` contents (a data URL) to text; ValueError with a reason in `lang`."""
     _, sep, encoded = (contents or "").partition("base64,")
     if not sep:
-        raise ValueError("Berkas tidak terbaca. Unggah berkas CSV.")
+        raise ValueError(UNREADABLE(lang))
     if len(encoded) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
-        raise ValueError(f"Berkas lebih dari {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+        megabytes = MAX_UPLOAD_BYTES // 1_000_000
+        raise ValueError(
+            Text(f"Berkas lebih dari {megabytes} MB.", f"The file is over {megabytes} MB.")(lang)
+        )
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("Berkas tidak terbaca. Unggah berkas CSV.") from exc
+        raise ValueError(UNREADABLE(lang)) from exc
     if raw.startswith(b"PK\x03\x04"):
         raise ValueError(
-            "Ini berkas Excel (.xlsx), bukan CSV. Di Excel pilih Simpan Sebagai › CSV, lalu "
-            "unggah berkas CSV-nya."
+            Text(
+                "Ini berkas Excel (.xlsx), bukan CSV. Di Excel pilih Simpan Sebagai › CSV, lalu "
+                "unggah berkas CSV-nya.",
+                "This is an Excel file (.xlsx), not a CSV. In Excel choose Save As › CSV, then "
+                "upload the CSV file.",
+            )(lang)
         )
     try:
         return raw.decode("utf-8-sig")
@@ -191,15 +238,15 @@ def csv_in_file_order(
 
 
 def check_upload(
-    city: City, opd_id: str | None, actor: str | None, contents: str, now: float
+    city: City, opd_id: str | None, actor: str | None, contents: str, now: float, lang: str = "id"
 ) -> Check:
     """A CSV upload, checked as a whole: it is saved only when every row is right, and then
     every row's error is listed (up to MAX_LISTED_ERRORS), numbered as in a spreadsheet."""
-    problems = who_problems(city, opd_id, actor)
-    if NO_OPD in problems:
-        return Check(problems=problems)
+    problems = who_problems(city, opd_id, actor, lang)
+    if not known_opd(city, opd_id):
+        return Check(problems=problems, no_opd=True)
     try:
-        text = decode_upload(contents)
+        text = decode_upload(contents, lang)
     except ValueError as exc:
         return Check(problems=[*problems, str(exc)])
     entries, errors = parse_csv(city, opd_id or "", text, now)
@@ -212,7 +259,7 @@ def check_upload(
         if isinstance(result, EntryError):
             bad += 1
             if bad <= MAX_LISTED_ERRORS:
-                outcomes.append(RowOutcome(f"Baris {number}", "", error_text(result)))
+                outcomes.append(RowOutcome(f"{ROW(lang)} {number}", "", error_text(result)))
             continue
         key = (result.kpi_id, result.period)
         if key in first_row:  # which of the two would the clerk want? ask, don't guess
@@ -220,29 +267,47 @@ def check_upload(
             if bad <= MAX_LISTED_ERRORS:
                 outcomes.append(
                     RowOutcome(
-                        f"Baris {number}",
+                        f"{ROW(lang)} {number}",
                         "",
-                        f"Periode: {result.kpi_id} {result.period} sudah ada di baris "
-                        f"{first_row[key]}",
+                        Text(
+                            f"Periode: {result.kpi_id} {result.period} sudah ada di baris "
+                            f"{first_row[key]}",
+                            f"Period: {result.kpi_id} {result.period} is already in row "
+                            f"{first_row[key]}",
+                        )(lang),
                     )
                 )
             continue
         first_row[key] = number
         kpi = kpis.get(result.kpi_id)
-        name = kpi.name.id if kpi else result.kpi_id
+        name = kpi_name(kpi, lang) if kpi else result.kpi_id
         good.append(
-            RowOutcome(f"Baris {number} · {name} · {result.period}", value_text(kpi, result.value))
+            RowOutcome(
+                f"{ROW(lang)} {number} · {name} · {result.period}", value_text(kpi, result.value)
+            )
         )
     notes = []
     if bad > MAX_LISTED_ERRORS:
-        notes.append(f"{bad} baris salah; {MAX_LISTED_ERRORS} kesalahan pertama ditampilkan.")
+        notes.append(
+            Text(
+                f"{bad} baris salah; {MAX_LISTED_ERRORS} kesalahan pertama ditampilkan.",
+                f"{bad} rows wrong; the first {MAX_LISTED_ERRORS} errors are shown.",
+            )(lang)
+        )
     if bad:
         if good:
-            notes.append(f"{len(good)} baris lain sudah benar.")
+            notes.append(
+                Text(
+                    f"{len(good)} baris lain sudah benar.",
+                    f"{len(good)} other {'row is' if len(good) == 1 else 'rows are'} right.",
+                )(lang)
+            )
         # Only the errors are listed: the good rows of a large file would bury them.
         return Check(outcomes, problems, [], (actor or "").strip(), notes, error_count=bad)
     if not good:
-        problems.append("Berkas tidak berisi baris data.")
+        problems.append(
+            Text("Berkas tidak berisi baris data.", "The file contains no data rows.")(lang)
+        )
     return Check(good, problems, entries, (actor or "").strip(), error_count=0)
 
 
@@ -295,7 +360,7 @@ def _number(value: object) -> float | None:
 def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> None:
     zone = ZoneInfo(city.config.timezone)
 
-    async def save(check: Check, opd_id: str, channel: str) -> tuple[Check, bool]:
+    async def save(check: Check, opd_id: str, channel: str, lang: str) -> tuple[Check, bool]:
         if not check.can_save:
             return check, False
         try:
@@ -304,7 +369,7 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
             )
         except SQLAlchemyError:
             log.exception("operator entries of %s not saved", opd_id)
-            return Check(check.rows, [SAVE_FAILED], [], check.actor, check.notes), False
+            return Check(check.rows, [SAVE_FAILED_TEXT(lang)], [], check.actor, check.notes), False
         return check, True
 
     # Runs on the page's first render too, so that an OPD kept by the dropdown's session
@@ -317,14 +382,16 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Output(OP_RESULT, "children", allow_duplicate=True),
         Output(OP_UPLOAD_RESULT, "children", allow_duplicate=True),
         Input(OP_OPD, "value"),
+        State(LANG, "data"),
         prevent_initial_call="initial_duplicate",
     )
     @logged
-    async def show_opd(opd_id):
+    async def show_opd(opd_id, lang):
+        lang = normal_lang(lang)
         now = time.time()
         if not opd_id or not operator_kpis(city, opd_id):
             return (
-                empty_note(NO_OPD),
+                empty_note(NO_OPD_TEXT(lang)),
                 EXAMPLE_PLACEHOLDER,
                 template_href(""),
                 TEMPLATE_NAME,
@@ -332,7 +399,7 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
                 None,
             )
         return (
-            form_rows(city, opd_id, now),
+            form_rows(city, opd_id, now, lang),
             csv_example(city, opd_id, now),
             template_href(csv_template(city, opd_id, now)),
             f"templat-{opd_id}.csv",
@@ -344,18 +411,20 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Output(OP_HISTORY, "children"),
         Input(OP_OPD, "value"),
         Input(OP_SAVED, "data"),
+        State(LANG, "data"),
     )
     @logged
-    async def show_history(opd_id, _saved):
+    async def show_history(opd_id, _saved, lang):
+        lang = normal_lang(lang)
         kpi_ids = [k.id for k in operator_kpis(city, opd_id)] if opd_id else []
         if not kpi_ids:
-            return empty_note(NO_OPD)
+            return empty_note(NO_OPD_TEXT(lang))
         try:
             rows = await run_in_threadpool(recent_entries, engine, kpi_ids)
         except SQLAlchemyError as exc:
             log.warning("operator history unavailable: %s", exc)
-            return empty_note("Riwayat tidak dapat dibaca saat ini; coba muat ulang halaman.")
-        return history_table(city, rows)
+            return empty_note(HISTORY_UNAVAILABLE(lang))
+        return history_table(city, rows, lang)
 
     @app.callback(
         Output(OP_RESULT, "children"),
@@ -365,12 +434,14 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         State(OP_ACTOR, "value"),
         State(row_id(OP_PERIOD, ALL), "value"),
         State(row_id(OP_VALUE, ALL), "value"),
+        State(LANG, "data"),
         prevent_initial_call=True,
         # A double click must not save (and audit) the same entries twice.
         running=[(Output(OP_SAVE, "disabled"), True, False)],
     )
     @logged
-    async def save_form(n_clicks, opd_id, actor, _periods, _values):
+    async def save_form(n_clicks, opd_id, actor, _periods, _values, lang):
+        lang = normal_lang(lang)
         if not n_clicks:
             raise PreventUpdate
         # By KPI id rather than by position: both lists come from the rows on screen.
@@ -380,15 +451,16 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
             for item in ctx.states_list[3]
         ]
         now = time.time()
-        check = check_form(city, opd_id, actor, rows, now)
-        check, saved = await save(check, opd_id, "form")
+        check = check_form(city, opd_id, actor, rows, now, lang)
+        check, saved = await save(check, opd_id, "form", lang)
         view = result_view(
             check.rows,
             check.problems,
             saved,
             _saved_at(now, zone, city),
-            retry=FORM_RETRY,
+            retry=FORM_RETRY_TEXT(lang),
             notes=check.notes,
+            lang=lang,
         )
         return view, now if saved else no_update
 
@@ -400,25 +472,29 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         State(OP_UPLOAD, "filename"),
         State(OP_OPD, "value"),
         State(OP_ACTOR, "value"),
+        State(LANG, "data"),
         prevent_initial_call=True,
         running=[(Output(OP_UPLOAD, "disabled"), True, False)],
     )
     @logged
-    async def upload_csv(contents, filename, opd_id, actor):
+    async def upload_csv(contents, filename, opd_id, actor, lang):
         if not contents:
             raise PreventUpdate
+        lang = normal_lang(lang)
         now = time.time()
-        check = await run_in_threadpool(check_upload, city, opd_id, actor, contents, now)
-        check, saved = await save(check, opd_id, "csv")
+        check = await run_in_threadpool(check_upload, city, opd_id, actor, contents, now, lang)
+        check, saved = await save(check, opd_id, "csv", lang)
+        file_note = f"{Text('Berkas', 'File')(lang)}: {filename}"
         view = result_view(
             check.rows,
             check.problems,
             saved,
             _saved_at(now, zone, city),
-            retry=CSV_RETRY,
-            noun="baris",
-            notes=([f"Berkas: {filename}"] if filename else []) + check.notes,
+            retry=CSV_RETRY_TEXT(lang),
+            noun=Text("baris", "rows")(lang),
+            notes=([file_note] if filename else []) + check.notes,
             error_count=check.error_count,
+            lang=lang,
         )
         # Contents cleared so that choosing the same file again (after picking the OPD, say)
         # is a new upload.

@@ -11,6 +11,7 @@ from dash import dcc, html
 from data.city import City
 from layouts import ids
 from layouts.camera_tiles import camera_tile
+from layouts.i18n import Text
 from layouts.live_feed import live_feed_stores
 
 LAYOUTS = (1, 4, 9, 16)
@@ -32,24 +33,53 @@ class CameraGroup:
     camera_ids: tuple[str, ...]
 
 
-def camera_groups(city: City) -> list[CameraGroup]:
-    """All cameras; street cameras; school cameras; each school's; each kecamatan's."""
+ALL_CAMERAS = Text("Semua kamera", "All cameras")
+STREET_CAMERAS = Text("Kamera jalan", "Street cameras")
+SCHOOL_CAMERAS = Text("Kamera sekolah", "School cameras")
+SCHOOL = Text("Sekolah", "School")
+NO_ROTATION = Text("Tanpa rotasi", "No rotation")
+PAGE = Text("Halaman", "Page")
+
+
+def layout_label(tiles: int, lang: str = "id") -> str:
+    """'4 layar' / '4 screens' (the English singular for one)."""
+    if lang == "en":
+        return f"{tiles} screen" if tiles == 1 else f"{tiles} screens"
+    return f"{tiles} layar"
+
+
+def rotation_label(seconds: int, lang: str = "id") -> str:
+    if seconds == 0:
+        return NO_ROTATION(lang)
+    return Text(f"Rotasi {seconds} dtk", f"Rotate every {seconds} s")(lang)
+
+
+def page_label(shown: int, pages: int, lang: str = "id") -> str:
+    """'Halaman 2/3' / 'Page 2/3'; nothing when everything fits on one page."""
+    return f"{PAGE(lang)} {shown + 1}/{pages}" if pages > 1 else ""
+
+
+def camera_groups(city: City, lang: str = "id") -> list[CameraGroup]:
+    """All cameras; street cameras; school cameras; each school's; each kecamatan's. Ids are
+    the same in both languages (kiosk URLs name them); labels follow `lang`."""
     cameras = city.config.cameras
     groups = [
-        CameraGroup("semua", f"Semua kamera ({len(cameras)})", tuple(c.id for c in cameras)),
+        CameraGroup("semua", f"{ALL_CAMERAS(lang)} ({len(cameras)})", tuple(c.id for c in cameras)),
     ]
     street = tuple(c.id for c in cameras if c.kind == "street")
     school = tuple(c.id for c in cameras if c.kind == "school")
     if street:
-        groups.append(CameraGroup("jalan", f"Kamera jalan ({len(street)})", street))
+        groups.append(CameraGroup("jalan", f"{STREET_CAMERAS(lang)} ({len(street)})", street))
     if school:
-        groups.append(CameraGroup("sekolah", f"Kamera sekolah ({len(school)})", school))
+        groups.append(CameraGroup("sekolah", f"{SCHOOL_CAMERAS(lang)} ({len(school)})", school))
     for group in city.config.camera_groups:  # e.g. road corridors, from the city's config
         groups.append(CameraGroup(f"grup:{group.id}", group.name, tuple(group.cameras)))
     for item in city.config.schools:
         members = tuple(c.id for c in cameras if c.school == item.id)
         if members:
-            groups.append(CameraGroup(f"sekolah:{item.id}", f"Sekolah: {item.name}", members))
+            groups.append(
+                CameraGroup(f"sekolah:{item.id}", f"{SCHOOL(lang)}: {item.name}", members)
+            )
     for feature in city.kecamatan_geojson["features"]:
         kode, name = feature["properties"]["kode"], feature["properties"]["nama"]
         members = tuple(c.id for c in cameras if c.region.startswith(kode + "."))
@@ -67,17 +97,19 @@ def grid_page(
     return camera_ids[shown * per_page : (shown + 1) * per_page], shown, pages
 
 
-def cctv_grid(city: City, camera_ids: tuple[str, ...], per_page: int, fps: float) -> html.Div:
+def cctv_grid(
+    city: City, camera_ids: tuple[str, ...], per_page: int, fps: float, lang: str = "id"
+) -> html.Div:
     cameras = {c.id: c for c in city.config.cameras}
     return html.Div(
-        [camera_tile(cameras[c], fps) for c in camera_ids if c in cameras],
+        [camera_tile(cameras[c], fps, lang) for c in camera_ids if c in cameras],
         className=f"camera-grid cctv-grid tiles-{per_page}",
         **{"data-stream-cameras": ",".join(camera_ids), "data-fps": str(fps)},
     )
 
 
-def cctv_layout(city: City, fps: float, refresh_ms: int) -> html.Div:
-    groups = camera_groups(city)
+def cctv_layout(city: City, fps: float, refresh_ms: int, lang: str = "id") -> html.Div:
+    groups = camera_groups(city, lang)
     return html.Div(
         [
             html.Header(
@@ -98,7 +130,9 @@ def cctv_layout(city: City, fps: float, refresh_ms: int) -> html.Div:
                         [
                             dcc.RadioItems(
                                 id=CCTV_LAYOUT,
-                                options=[{"label": f"{n} layar", "value": n} for n in LAYOUTS],
+                                options=[
+                                    {"label": layout_label(n, lang), "value": n} for n in LAYOUTS
+                                ],
                                 value=4,
                                 inline=True,
                                 className="cctv-layouts",
@@ -113,10 +147,7 @@ def cctv_layout(city: City, fps: float, refresh_ms: int) -> html.Div:
                             dcc.Dropdown(
                                 id=CCTV_ROTATE,
                                 options=[
-                                    {
-                                        "label": "Tanpa rotasi" if s == 0 else f"Rotasi {s} dtk",
-                                        "value": s,
-                                    }
+                                    {"label": rotation_label(s, lang), "value": s}
                                     for s in ROTATIONS
                                 ],
                                 value=0,
@@ -134,8 +165,8 @@ def cctv_layout(city: City, fps: float, refresh_ms: int) -> html.Div:
             dcc.Store(id=CCTV_PAGE, data=0),
             dcc.Interval(id=CCTV_ROTATE_TICK, interval=20_000, disabled=True),
             dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
-            *live_feed_stores(("cameras",)),
+            *live_feed_stores(("cameras",), lang),
         ],
         className="wall cctv-wall",
-        lang="id",
+        lang=lang,
     )

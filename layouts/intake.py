@@ -1,7 +1,9 @@
 """The admin page "Data Masuk" (`/admin/data`): what every source sent, what was refused and
 why, and which sensors and OPDs have gone quiet. A light office page like `/operator`, whose
 header and styles it shares. Everything here is pure: the callbacks read Redis and SQL and pass
-in the time, the counters, the live points and the dead letters.
+in the time, the counters, the live points and the dead letters. Bahasa Indonesia by default,
+English on request; numbers and times stay id-ID, and the reasons a source's data was refused
+are shown as the pipeline recorded them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dash import dcc, html
 from data.city import City
 from data.operator_entries import operator_kpis
 from layouts.formatting import format_age, format_clock, format_number
+from layouts.i18n import Text
 from layouts.map_panel import KIND_LABELS
-from layouts.operator import CADENCE_LABELS, empty_note, operator_opds
+from layouts.operator import cadence_label, empty_note, kpi_name, operator_opds
 
 # Component ids of this page (kept here, like the operator page's, while layouts/ids.py is
 # shared with panels being written at the same time).
@@ -44,17 +47,29 @@ STORED_PAYLOAD_CHARS = 20_000  # data.history.dead_letter_row keeps no more than
 # Sources listed even before they have sent anything, so that a silent one shows as zero.
 KNOWN_SOURCES = ("http", "ngsi-ld", "mqtt", "csv", "simulator")
 SOURCE_LABELS = {
-    "http": "API HTTP (JSON Komando)",
-    "ngsi-ld": "FIWARE NGSI-LD",
-    "mqtt": "MQTT",
-    "csv": "Impor CSV",
-    "simulator": "Simulator (data demo)",
-    "operator": "Halaman operator OPD",
+    "http": Text("API HTTP (JSON Komando)", "HTTP API (Komando JSON)"),
+    "ngsi-ld": Text("FIWARE NGSI-LD", "FIWARE NGSI-LD"),
+    "mqtt": Text("MQTT", "MQTT"),
+    "csv": Text("Impor CSV", "CSV import"),
+    "simulator": Text("Simulator (data demo)", "Simulator (demo data)"),
+    "operator": Text("Halaman operator OPD", "OPD operator page"),
 }
 # Like the wall's map popups: one decimal for PM2.5, whole numbers for the rest.
 VALUE_DECIMALS = {"air_quality": 1}
-LIVE_UNAVAILABLE = "Keadaan langsung (Redis) tidak dapat dibaca saat ini; dicoba lagi otomatis."
-LETTERS_UNAVAILABLE = "Basis data tidak dapat dibaca saat ini; dicoba lagi otomatis."
+LIVE_UNAVAILABLE_TEXT = Text(
+    "Keadaan langsung (Redis) tidak dapat dibaca saat ini; dicoba lagi otomatis.",
+    "The live state (Redis) cannot be read right now; retrying automatically.",
+)
+LETTERS_UNAVAILABLE_TEXT = Text(
+    "Basis data tidak dapat dibaca saat ini; dicoba lagi otomatis.",
+    "The database cannot be read right now; retrying automatically.",
+)
+SHOW_ALL = Text("Tampilkan semua", "Show all")
+HIDE = Text("Sembunyikan", "Hide")
+LATE = Text("TERLAMBAT", "LATE")
+SOURCE = Text("Sumber", "Source")
+AGE = Text("Umur", "Age")
+STATUS = Text("Status", "Status")
 
 
 def payload_toggle_id(letter_id: int) -> dict[str, str | int]:
@@ -65,8 +80,9 @@ def payload_full_id(letter_id: int) -> dict[str, str | int]:
     return {"type": IN_PAYLOAD_FULL, "letter": letter_id}
 
 
-def source_label(source: str) -> str:
-    return SOURCE_LABELS.get(source, source)
+def source_label(source: str, lang: str = "id") -> str:
+    label = SOURCE_LABELS.get(source)
+    return label(lang) if label else source
 
 
 def format_moment(ts: float, zone: ZoneInfo, now: float | None = None) -> str:
@@ -81,12 +97,14 @@ def format_share(share: float | None) -> str:
     return "–" if share is None else f"{format_number(share * 100, 1)} %"
 
 
-def updated_text(now: float, zone: ZoneInfo, zone_label: str) -> str:
-    return f"Diperbarui pukul {format_clock(now, zone)} {zone_label}"
+def updated_text(now: float, zone: ZoneInfo, zone_label: str, lang: str = "id") -> str:
+    return f"{Text('Diperbarui pukul', 'Updated at')(lang)} {format_clock(now, zone)} {zone_label}"
 
 
-def days_text(seconds: float) -> str:
-    return f"{format_number(seconds / DAY_S)} hari"
+def days_text(seconds: float, lang: str = "id") -> str:
+    days = seconds / DAY_S
+    unit = Text("hari", "day" if days == 1 else "days")(lang)
+    return f"{format_number(days)} {unit}"
 
 
 def _table(head: list[str], body: list, className: str, foot: list | None = None) -> html.Div:
@@ -103,7 +121,7 @@ def _badge(text: str, tone: str) -> html.Span:
 # The page -------------------------------------------------------------------------------------
 
 
-def intake_layout(city: City) -> html.Div:
+def intake_layout(city: City, lang: str = "id") -> html.Div:
     return html.Div(
         [
             html.Header(
@@ -118,12 +136,12 @@ def intake_layout(city: City) -> html.Div:
                 [
                     html.Div(
                         [
-                            html.H1("Data Masuk"),
+                            html.H1(Text("Data Masuk", "Incoming Data")(lang)),
                             html.Div(
                                 [
                                     html.Span(id=IN_UPDATED, className="op-hint"),
                                     html.Button(
-                                        "Muat ulang",
+                                        Text("Muat ulang", "Reload")(lang),
                                         id=IN_RELOAD,
                                         n_clicks=0,
                                         className="op-button in-reload",
@@ -135,19 +153,35 @@ def intake_layout(city: City) -> html.Div:
                         className="in-title",
                     ),
                     html.P(
-                        "Apa yang dikirim setiap sumber data, apa yang ditolak beserta "
-                        "alasannya, dan sensor atau OPD mana yang datanya terlambat. Halaman ini "
-                        f"diperbarui otomatis setiap {REFRESH_MS // 1000} detik.",
+                        Text(
+                            "Apa yang dikirim setiap sumber data, apa yang ditolak beserta "
+                            "alasannya, dan sensor atau OPD mana yang datanya terlambat. Halaman "
+                            f"ini diperbarui otomatis setiap {REFRESH_MS // 1000} detik.",
+                            "What every data source sent, what was refused and why, and which "
+                            "sensors or OPDs are late with their data. This page refreshes "
+                            f"itself every {REFRESH_MS // 1000} seconds.",
+                        )(lang),
                         className="op-lead",
                     ),
                     html.Section(
                         [
-                            html.H2("Diterima dan ditolak per sumber"),
+                            html.H2(
+                                Text(
+                                    "Diterima dan ditolak per sumber",
+                                    "Accepted and refused per source",
+                                )(lang)
+                            ),
                             html.Div(id=IN_COUNTERS),
                             html.P(
-                                "Dihitung sejak keadaan langsung (Redis) terakhir dimulai: "
-                                "hitungan kembali ke nol bila server Redis dijalankan ulang. "
-                                "Setiap data yang ditolak tetap tersimpan di daftar di bawah.",
+                                Text(
+                                    "Dihitung sejak keadaan langsung (Redis) terakhir dimulai: "
+                                    "hitungan kembali ke nol bila server Redis dijalankan "
+                                    "ulang. Setiap data yang ditolak tetap tersimpan di daftar "
+                                    "di bawah.",
+                                    "Counted since the live state (Redis) last started: the "
+                                    "counts go back to zero when the Redis server restarts. "
+                                    "Every refused item stays stored in the list below.",
+                                )(lang),
                                 className="op-hint in-after",
                             ),
                         ],
@@ -155,11 +189,16 @@ def intake_layout(city: City) -> html.Div:
                     ),
                     html.Section(
                         [
-                            html.H2("Kesegaran data sensor"),
+                            html.H2(Text("Kesegaran data sensor", "Sensor data freshness")(lang)),
                             html.P(
-                                "Umur nilai terakhir setiap sensor (besaran utamanya), yang "
-                                f"tertua di atas. Lebih dari {SENSOR_LATE_AFTER_S / 60:.0f} "
-                                "menit tanpa data: TERLAMBAT.",
+                                Text(
+                                    "Umur nilai terakhir setiap sensor (besaran utamanya), yang "
+                                    f"tertua di atas. Lebih dari {SENSOR_LATE_AFTER_S / 60:.0f} "
+                                    "menit tanpa data: TERLAMBAT.",
+                                    "The age of every sensor's last value (its main quantity), "
+                                    f"oldest first. More than {SENSOR_LATE_AFTER_S / 60:.0f} "
+                                    "minutes without data: LATE.",
+                                )(lang),
                                 className="op-hint",
                             ),
                             html.Div(id=IN_SENSORS),
@@ -168,19 +207,25 @@ def intake_layout(city: City) -> html.Div:
                     ),
                     html.Section(
                         [
-                            html.H2("Kesegaran isian OPD"),
+                            html.H2(Text("Kesegaran isian OPD", "OPD entry freshness")(lang)),
                             html.P(
-                                "Isian terakhir setiap OPD yang mengisi indikator di halaman "
-                                "operator, dibanding jadwal indikatornya (harian: 1 hari, "
-                                "mingguan: 7 hari, bulanan: 31 hari; bila jadwalnya berbeda, "
-                                "yang tersering yang berlaku).",
+                                Text(
+                                    "Isian terakhir setiap OPD yang mengisi indikator di halaman "
+                                    "operator, dibanding jadwal indikatornya (harian: 1 hari, "
+                                    "mingguan: 7 hari, bulanan: 31 hari; bila jadwalnya berbeda, "
+                                    "yang tersering yang berlaku).",
+                                    "The last entry of every OPD that enters indicators on the "
+                                    "operator page, against its indicators' schedule (daily: 1 "
+                                    "day, weekly: 7 days, monthly: 31 days; when they differ, "
+                                    "the most frequent applies).",
+                                )(lang),
                                 className="op-hint",
                             ),
                             html.Div(id=IN_OPDS),
                         ],
                         className="op-card",
                     ),
-                    letters_section(),
+                    letters_section(lang),
                     dcc.Interval(id=IN_TICK, interval=REFRESH_MS),
                     dcc.Store(id=IN_LETTERS_SHOWN),
                 ],
@@ -189,27 +234,37 @@ def intake_layout(city: City) -> html.Div:
         ],
         # operator-page: the office page's colours, fonts and scrolling; intake-page: our own.
         className="operator-page intake-page",
+        lang=lang,
     )
 
 
-def letters_section() -> html.Section:
+def letters_section(lang: str = "id") -> html.Section:
     return html.Section(
         [
             html.Div(
                 [
-                    html.H2(f"Data yang ditolak ({DEAD_LETTER_LIMIT} terakhir)"),
+                    html.H2(
+                        Text(
+                            f"Data yang ditolak ({DEAD_LETTER_LIMIT} terakhir)",
+                            f"Refused data (latest {DEAD_LETTER_LIMIT})",
+                        )(lang)
+                    ),
                     html.Div(
                         [
-                            html.Label("Sumber", htmlFor=IN_SOURCE),
+                            html.Label(SOURCE(lang), htmlFor=IN_SOURCE),
                             dcc.Dropdown(
                                 id=IN_SOURCE,
-                                options=source_options({}),
-                                placeholder="Semua sumber",
+                                options=source_options({}, lang),
+                                placeholder=Text("Semua sumber", "All sources")(lang),
                                 clearable=True,
                                 searchable=False,
                                 persistence=True,
                                 persistence_type="session",
-                                labels={"clear_selection": "Hapus pilihan"},
+                                labels={
+                                    "clear_selection": Text("Hapus pilihan", "Clear selection")(
+                                        lang
+                                    )
+                                },
                                 className="in-source",
                             ),
                         ],
@@ -220,10 +275,14 @@ def letters_section() -> html.Section:
             ),
             html.P(
                 [
-                    "Setiap data yang ditolak disimpan beserta sumber, alasan dan isinya, yang "
-                    "terbaru di atas. Isi yang panjang dipotong; tekan ",
-                    html.Em("Tampilkan semua"),
-                    " untuk membaca seluruhnya.",
+                    Text(
+                        "Setiap data yang ditolak disimpan beserta sumber, alasan dan isinya, "
+                        "yang terbaru di atas. Isi yang panjang dipotong; tekan ",
+                        "Every refused item is stored with its source, reason and contents, "
+                        "newest first. Long contents are cut short; press ",
+                    )(lang),
+                    html.Em(SHOW_ALL(lang)),
+                    Text(" untuk membaca seluruhnya.", " to read all of it.")(lang),
                 ],
                 className="op-hint",
             ),
@@ -266,19 +325,20 @@ def source_counts(counters: dict[str, int]) -> list[SourceCount]:
     ]
 
 
-def source_options(counters: dict[str, int]) -> list[dict[str, str]]:
+def source_options(counters: dict[str, int], lang: str = "id") -> list[dict[str, str]]:
     return [
-        {"label": source_label(row.source), "value": row.source} for row in source_counts(counters)
+        {"label": source_label(row.source, lang), "value": row.source}
+        for row in source_counts(counters)
     ]
 
 
-def counters_view(rows: list[SourceCount]) -> html.Div:
+def counters_view(rows: list[SourceCount], lang: str = "id") -> html.Div:
     body = []
     for row in rows:
         body.append(
             html.Tr(
                 [
-                    html.Td([source_label(row.source), " ", html.Code(row.source)]),
+                    html.Td([source_label(row.source, lang), " ", html.Code(row.source)]),
                     html.Td(format_number(row.accepted), className="in-num"),
                     html.Td(
                         format_number(row.rejected),
@@ -294,14 +354,20 @@ def counters_view(rows: list[SourceCount]) -> html.Div:
     foot = [
         html.Tr(
             [
-                html.Td("Jumlah"),
+                html.Td(Text("Jumlah", "Total")(lang)),
                 html.Td(format_number(total.accepted), className="in-num"),
                 html.Td(format_number(total.rejected), className="in-num"),
                 html.Td(format_share(total.refused_share), className="in-num"),
             ]
         )
     ]
-    return _table(["Sumber", "Diterima", "Ditolak", "Porsi ditolak"], body, "in-counters", foot)
+    head = [
+        SOURCE(lang),
+        Text("Diterima", "Accepted")(lang),
+        Text("Ditolak", "Refused")(lang),
+        Text("Porsi ditolak", "Share refused")(lang),
+    ]
+    return _table(head, body, "in-counters", foot)
 
 
 # Sensor freshness ----------------------------------------------------------------------------
@@ -354,17 +420,24 @@ def sensor_ages(
     return sorted(rows, key=lambda r: (r.ts is not None, r.ts or 0.0, r.sensor_id))
 
 
-def sensors_view(rows: list[SensorAge], zone: ZoneInfo, zone_label: str, now: float) -> html.Div:
+def sensors_view(
+    rows: list[SensorAge], zone: ZoneInfo, zone_label: str, now: float, lang: str = "id"
+) -> html.Div:
     if not rows:
-        return html.Div(empty_note("Kota ini belum mempunyai sensor."))
+        return html.Div(
+            empty_note(
+                Text("Kota ini belum mempunyai sensor.", "This city has no sensors yet.")(lang)
+            )
+        )
     body = []
     for row in rows:
         if row.ts is None:
-            status = _badge("BELUM ADA DATA", "late")
+            status = _badge(Text("BELUM ADA DATA", "NO DATA YET")(lang), "late")
         elif row.late:
-            status = _badge("TERLAMBAT", "late")
+            status = _badge(LATE(lang), "late")
         else:
-            status = _badge("segar", "ok")
+            status = _badge(Text("segar", "fresh")(lang), "ok")
+        kind = KIND_LABELS.get(row.kind)
         value = (
             "–"
             if row.value is None
@@ -376,14 +449,14 @@ def sensors_view(rows: list[SensorAge], zone: ZoneInfo, zone_label: str, now: fl
                     html.Td(
                         [html.Span(row.name, className="in-name"), " ", html.Code(row.sensor_id)]
                     ),
-                    html.Td(KIND_LABELS.get(row.kind, row.kind or "–")),
+                    html.Td(kind(lang) if kind else row.kind or "–"),
                     html.Td(row.owner or "–"),
                     html.Td(value, className="in-num"),
                     html.Td(
                         "–" if row.ts is None else format_moment(row.ts, zone, now),
                         className="in-num",
                     ),
-                    html.Td(format_age(row.age_s), className="in-num"),
+                    html.Td(format_age(row.age_s, lang), className="in-num"),
                     html.Td(status),
                 ],
                 className="in-late" if row.late else None,
@@ -391,21 +464,26 @@ def sensors_view(rows: list[SensorAge], zone: ZoneInfo, zone_label: str, now: fl
             )
         )
     late = sum(1 for r in rows if r.late)
-    summary = f"{len(rows)} sensor · " + (
-        f"{late} terlambat atau belum ada data" if late else "semua segar"
-    )
+    if lang == "en":
+        summary = f"{len(rows)} {'sensor' if len(rows) == 1 else 'sensors'} · " + (
+            f"{late} late or without data" if late else "all fresh"
+        )
+    else:
+        summary = f"{len(rows)} sensor · " + (
+            f"{late} terlambat atau belum ada data" if late else "semua segar"
+        )
     return html.Div(
         [
             html.Div(summary, className=f"in-summary{' in-summary-late' if late else ''}"),
             _table(
                 [
                     "Sensor",
-                    "Jenis",
+                    Text("Jenis", "Kind")(lang),
                     "OPD",
-                    "Nilai terakhir",
-                    f"Waktu ({zone_label})",
-                    "Umur",
-                    "Status",
+                    Text("Nilai terakhir", "Last value")(lang),
+                    f"{Text('Waktu', 'Time')(lang)} ({zone_label})",
+                    AGE(lang),
+                    STATUS(lang),
                 ],
                 body,
                 "in-sensors",
@@ -429,7 +507,7 @@ class OpdAge:
     late: bool
 
 
-def opd_ages(city: City, entries: dict[str, float], now: float) -> list[OpdAge]:
+def opd_ages(city: City, entries: dict[str, float], now: float, lang: str = "id") -> list[OpdAge]:
     """OPDs with operator KPIs, with their last entry against the most frequent cadence among
     their KPIs: never entered first, then late ones, then the rest, each by how much of their
     allowance has passed."""
@@ -444,7 +522,7 @@ def opd_ages(city: City, entries: dict[str, float], now: float) -> list[OpdAge]:
                 opd_id=opd.id,
                 short_name=opd.short_name,
                 name=opd.name,
-                kpis=tuple((k.name.id, k.cadence) for k in kpis),
+                kpis=tuple((kpi_name(k, lang), k.cadence) for k in kpis),
                 limit_s=limit,
                 ts=ts,
                 age_s=age,
@@ -457,17 +535,26 @@ def opd_ages(city: City, entries: dict[str, float], now: float) -> list[OpdAge]:
     )
 
 
-def opds_view(rows: list[OpdAge], zone: ZoneInfo, zone_label: str, now: float) -> html.Div:
+def opds_view(
+    rows: list[OpdAge], zone: ZoneInfo, zone_label: str, now: float, lang: str = "id"
+) -> html.Div:
     if not rows:
-        return html.Div(empty_note("Tidak ada OPD yang mengisi indikator di halaman operator."))
+        return html.Div(
+            empty_note(
+                Text(
+                    "Tidak ada OPD yang mengisi indikator di halaman operator.",
+                    "No OPD enters indicators on the operator page.",
+                )(lang)
+            )
+        )
     body = []
     for row in rows:
         if row.ts is None:
-            status = _badge("belum pernah", "late")
+            status = _badge(Text("belum pernah", "never")(lang), "late")
         elif row.late:
-            status = _badge("TERLAMBAT", "late")
+            status = _badge(LATE(lang), "late")
         else:
-            status = _badge("tepat waktu", "ok")
+            status = _badge(Text("tepat waktu", "on time")(lang), "ok")
         body.append(
             html.Tr(
                 [
@@ -480,29 +567,35 @@ def opds_view(rows: list[OpdAge], zone: ZoneInfo, zone_label: str, now: float) -
                     html.Td(
                         html.Ul(
                             [
-                                html.Li(f"{name} ({CADENCE_LABELS.get(cadence, cadence)})")
+                                html.Li(f"{name} ({cadence_label(cadence, lang)})")
                                 for name, cadence in row.kpis
                             ],
                             className="in-kpis",
                         )
                     ),
-                    html.Td(days_text(row.limit_s), className="in-num"),
+                    html.Td(days_text(row.limit_s, lang), className="in-num"),
                     html.Td(
                         "–" if row.ts is None else format_moment(row.ts, zone, now),
                         className="in-num",
                     ),
-                    html.Td("–" if row.ts is None else format_age(row.age_s), className="in-num"),
+                    html.Td(
+                        "–" if row.ts is None else format_age(row.age_s, lang), className="in-num"
+                    ),
                     html.Td(status),
                 ],
                 className="in-late" if row.late else None,
                 **{"data-opd": row.opd_id},
             )
         )
-    return _table(
-        ["OPD", "Indikator", "Batas", f"Isian terakhir ({zone_label})", "Umur", "Status"],
-        body,
-        "in-opds",
-    )
+    head = [
+        "OPD",
+        Text("Indikator", "Indicators")(lang),
+        Text("Batas", "Allowance")(lang),
+        f"{Text('Isian terakhir', 'Last entry')(lang)} ({zone_label})",
+        AGE(lang),
+        STATUS(lang),
+    ]
+    return _table(head, body, "in-opds")
 
 
 # Dead letters --------------------------------------------------------------------------------
@@ -545,14 +638,25 @@ def pretty_payload(text: str) -> str:
     return json.dumps(parsed, indent=2, ensure_ascii=False)
 
 
-def full_payload_view(text: str | None) -> html.Div:
+def full_payload_view(text: str | None, lang: str = "id") -> html.Div:
     if text is None:
-        return html.Div(empty_note("Data ini tidak ditemukan lagi di basis data."))
+        return html.Div(
+            empty_note(
+                Text(
+                    "Data ini tidak ditemukan lagi di basis data.",
+                    "This item is no longer in the database.",
+                )(lang)
+            )
+        )
     parts: list = [html.Pre(pretty_payload(text), className="in-payload in-payload-full")]
     if len(text) >= STORED_PAYLOAD_CHARS:
+        chars = format_number(STORED_PAYLOAD_CHARS)
         parts.append(
             html.Div(
-                f"Disimpan terpotong pada {format_number(STORED_PAYLOAD_CHARS)} karakter.",
+                Text(
+                    f"Disimpan terpotong pada {chars} karakter.",
+                    f"Stored cut short at {chars} characters.",
+                )(lang),
                 className="op-hint",
             )
         )
@@ -560,9 +664,16 @@ def full_payload_view(text: str | None) -> html.Div:
 
 
 def letters_view(
-    rows: list[DeadLetterRow], source: str | None, zone: ZoneInfo, zone_label: str
+    rows: list[DeadLetterRow],
+    source: str | None,
+    zone: ZoneInfo,
+    zone_label: str,
+    lang: str = "id",
 ) -> html.Div:
     if not rows:
+        if lang == "en":
+            where = f" from {source_label(source, lang)}" if source else ""
+            return html.Div(empty_note(f"No refused data{where} yet."))
         where = f" dari sumber {source_label(source)}" if source else ""
         return html.Div(empty_note(f"Belum ada data yang ditolak{where}."))
     body = []
@@ -573,13 +684,15 @@ def letters_view(
                 html.Div(
                     [
                         html.Button(
-                            "Tampilkan semua",
+                            SHOW_ALL(lang),
                             id=payload_toggle_id(row.id),
                             n_clicks=0,
                             className="in-link-button",
                         ),
                         html.Span(
-                            f"{format_number(row.payload_chars)} karakter", className="op-hint"
+                            f"{format_number(row.payload_chars)} "
+                            f"{Text('karakter', 'characters')(lang)}",
+                            className="op-hint",
                         ),
                     ],
                     className="in-payload-actions",
@@ -592,13 +705,18 @@ def letters_view(
                 [
                     html.Td(f"#{row.id}", className="in-num"),
                     html.Td(received.strftime("%d-%m-%Y %H.%M.%S"), className="in-num"),
-                    html.Td(html.Code(row.source), title=source_label(row.source)),
+                    html.Td(html.Code(row.source), title=source_label(row.source, lang)),
                     html.Td(row.reason, className="in-reason"),
                     html.Td(payload, className="in-payload-cell"),
                 ],
                 **{"data-letter": str(row.id)},
             )
         )
-    return _table(
-        ["No.", f"Diterima ({zone_label})", "Sumber", "Alasan", "Isi data"], body, "in-letters"
-    )
+    head = [
+        "No.",
+        f"{Text('Diterima', 'Received')(lang)} ({zone_label})",
+        SOURCE(lang),
+        Text("Alasan", "Reason")(lang),
+        Text("Isi data", "Contents")(lang),
+    ]
+    return _table(head, body, "in-letters")

@@ -1,6 +1,7 @@
 """The OPD operator page (`/operator`, "Input Data OPD"): an ordinary light office page on which
 an OPD's operator enters the values no sensor measures, by form or CSV upload, in Bahasa
-Indonesia. Everything here is pure: the callbacks compute and pass in the time and the rows.
+Indonesia or, on request, English (numbers, periods and CSV columns stay as the city writes
+them). Everything here is pure: the callbacks compute and pass in the time and the rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dash import dcc, html
 from data.city import City, KpiConfig, OpdConfig
 from data.operator_entries import operator_kpis
 from layouts.formatting import format_number
+from layouts.i18n import Text
 from layouts.kpi_tiles import target_text
 
 # Component ids of this page. They live here rather than in layouts/ids.py only because that file
@@ -35,22 +37,35 @@ OP_PERIOD = "op-period"  # per KPI: {"type": OP_PERIOD, "kpi": id}
 OP_VALUE = "op-value"  # per KPI: {"type": OP_VALUE, "kpi": id}
 
 CADENCE_LABELS = {
-    "daily": "harian",
-    "weekly": "mingguan",
-    "monthly": "bulanan",
-    "realtime": "waktu nyata",
+    "daily": Text("harian", "daily"),
+    "weekly": Text("mingguan", "weekly"),
+    "monthly": Text("bulanan", "monthly"),
+    "realtime": Text("waktu nyata", "real time"),
 }
 PERIOD_HINTS = {
-    "daily": "TTTT-BB-HH, mis. 2026-05-04",
-    "weekly": "TTTT-Wmm (minggu ISO), mis. 2026-W19",
-    "monthly": "TTTT-BB, mis. 2026-05",
+    "daily": Text("TTTT-BB-HH, mis. 2026-05-04", "YYYY-MM-DD, e.g. 2026-05-04"),
+    "weekly": Text("TTTT-Wmm (minggu ISO), mis. 2026-W19", "YYYY-Www (ISO week), e.g. 2026-W19"),
+    "monthly": Text("TTTT-BB, mis. 2026-05", "YYYY-MM, e.g. 2026-05"),
 }
 CSV_COLUMNS = "indikator,periode,nilai"
 EXAMPLE_PLACEHOLDER = "indikator;periode;nilai\n…"  # until an OPD is chosen
 TEMPLATE_NAME = "templat-komando.csv"
 MAX_UPLOAD_BYTES = 2_000_000  # 5000 rows (the parser's limit) fit many times over
 HISTORY_LIMIT = 10
-NO_OPD = "Pilih OPD terlebih dahulu."
+NO_OPD_TEXT = Text("Pilih OPD terlebih dahulu.", "Choose an OPD first.")
+NO_OPD = NO_OPD_TEXT.id
+NO_ENTRIES = Text("Belum ada isian untuk OPD ini.", "No entries for this OPD yet.")
+NO_KPIS = Text("OPD ini tidak mengisi indikator apa pun.", "This OPD enters no indicators.")
+FORM_RETRY_TEXT = Text("Perbaiki lalu tekan Simpan lagi.", "Correct it and press Save again.")
+
+
+def cadence_label(cadence: str, lang: str = "id") -> str:
+    label = CADENCE_LABELS.get(cadence)
+    return label(lang) if label else cadence
+
+
+def kpi_name(kpi: KpiConfig, lang: str = "id") -> str:
+    return kpi.name.en if lang == "en" else kpi.name.id
 
 
 def row_id(kind: str, kpi_id: str) -> dict[str, str]:
@@ -88,12 +103,12 @@ def exact_number(value: float, decimals: int = 0) -> str:
     return format_number(value, decimals)
 
 
-def range_text(kpi: KpiConfig) -> str:
+def range_text(kpi: KpiConfig, lang: str = "id") -> str:
     if kpi.low is None and kpi.high is None:
         return ""
     low = "…" if kpi.low is None else exact_number(kpi.low)
     high = "…" if kpi.high is None else exact_number(kpi.high)
-    return f"rentang wajar {low}–{high}"
+    return f"{Text('rentang wajar', 'plausible range')(lang)} {low}–{high}"
 
 
 def empty_note(text: str) -> html.P:
@@ -103,7 +118,7 @@ def empty_note(text: str) -> html.P:
 # The page -------------------------------------------------------------------------------------
 
 
-def operator_layout(city: City) -> html.Div:
+def operator_layout(city: City, lang: str = "id") -> html.Div:
     opds = operator_opds(city)
     return html.Div(
         [
@@ -116,13 +131,20 @@ def operator_layout(city: City) -> html.Div:
             ),
             html.Main(
                 [
-                    html.H1("Input Data OPD"),
+                    html.H1(Text("Input Data OPD", "OPD Data Entry")(lang)),
                     html.P(
-                        "Halaman ini untuk petugas OPD yang mengisi indikator yang tidak diukur "
-                        "sensor, misalnya kehadiran ASN atau harga bahan pokok. Pilih OPD, tulis "
-                        "nama Anda, lalu isi nilai per periode atau unggah berkas CSV. Periode "
-                        "yang diisi ulang menggantikan nilai sebelumnya; setiap isian dicatat "
-                        "beserta nama petugas dan waktunya.",
+                        Text(
+                            "Halaman ini untuk petugas OPD yang mengisi indikator yang tidak "
+                            "diukur sensor, misalnya kehadiran ASN atau harga bahan pokok. Pilih "
+                            "OPD, tulis nama Anda, lalu isi nilai per periode atau unggah berkas "
+                            "CSV. Periode yang diisi ulang menggantikan nilai sebelumnya; setiap "
+                            "isian dicatat beserta nama petugas dan waktunya.",
+                            "This page is for OPD staff who enter the indicators no sensor "
+                            "measures, such as civil servant attendance or staple food prices. "
+                            "Choose the OPD, write your name, then fill in a value per period or "
+                            "upload a CSV file. A period entered again replaces its previous "
+                            "value; every entry is recorded with the officer's name and time.",
+                        )(lang),
                         className="op-lead",
                     ),
                     html.Section(
@@ -139,17 +161,12 @@ def operator_layout(city: City) -> html.Div:
                                             }
                                             for o in opds
                                         ],
-                                        placeholder="Pilih OPD…",
+                                        placeholder=Text("Pilih OPD…", "Choose an OPD…")(lang),
                                         clearable=False,
                                         # An operator works for one OPD: keep it on reload.
                                         persistence=True,
                                         persistence_type="session",
-                                        labels={
-                                            "search": "Cari",
-                                            "clear_search": "Hapus pencarian",
-                                            "clear_selection": "Hapus pilihan",
-                                            "no_options_found": "Tidak ada OPD yang cocok",
-                                        },
+                                        labels=dropdown_labels(lang),
                                         className="op-opd",
                                     ),
                                 ],
@@ -157,12 +174,17 @@ def operator_layout(city: City) -> html.Div:
                             ),
                             html.Div(
                                 [
-                                    html.Label("Nama petugas", htmlFor=OP_ACTOR),
+                                    html.Label(
+                                        Text("Nama petugas", "Officer's name")(lang),
+                                        htmlFor=OP_ACTOR,
+                                    ),
                                     dcc.Input(
                                         id=OP_ACTOR,
                                         type="text",
                                         maxLength=64,
-                                        placeholder="mis. Siti Aminah",
+                                        placeholder=Text("mis. Siti Aminah", "e.g. Siti Aminah")(
+                                            lang
+                                        ),
                                         autoComplete="name",
                                         required=True,
                                         # Kept for this browser session only: a shared office
@@ -172,7 +194,10 @@ def operator_layout(city: City) -> html.Div:
                                         className="op-input",
                                     ),
                                     html.Div(
-                                        "Wajib diisi: nama ini dicatat di jejak audit.",
+                                        Text(
+                                            "Wajib diisi: nama ini dicatat di jejak audit.",
+                                            "Required: this name is recorded in the audit trail.",
+                                        )(lang),
                                         className="op-hint",
                                     ),
                                 ],
@@ -183,19 +208,26 @@ def operator_layout(city: City) -> html.Div:
                     ),
                     html.Section(
                         [
-                            html.H2("Isi nilai"),
+                            html.H2(Text("Isi nilai", "Enter values")(lang)),
                             html.Div(
-                                empty_note(NO_OPD),
+                                empty_note(NO_OPD_TEXT(lang)),
                                 id=OP_FORM,
                             ),
                             html.Div(
                                 [
                                     html.Button(
-                                        "Simpan", id=OP_SAVE, n_clicks=0, className="op-button"
+                                        Text("Simpan", "Save")(lang),
+                                        id=OP_SAVE,
+                                        n_clicks=0,
+                                        className="op-button",
                                     ),
                                     html.Span(
-                                        "Baris yang nilainya kosong dilewati. Bila ada isian "
-                                        "yang salah, tidak ada yang disimpan.",
+                                        Text(
+                                            "Baris yang nilainya kosong dilewati. Bila ada "
+                                            "isian yang salah, tidak ada yang disimpan.",
+                                            "Rows without a value are skipped. If any entry is "
+                                            "wrong, nothing is saved.",
+                                        )(lang),
                                         className="op-hint",
                                     ),
                                 ],
@@ -205,12 +237,12 @@ def operator_layout(city: City) -> html.Div:
                         ],
                         className="op-card",
                     ),
-                    upload_section(),
+                    upload_section(lang),
                     html.Section(
                         [
-                            html.H2("Riwayat isian terakhir"),
+                            html.H2(Text("Riwayat isian terakhir", "Latest entries")(lang)),
                             html.Div(
-                                empty_note(NO_OPD),
+                                empty_note(NO_OPD_TEXT(lang)),
                                 id=OP_HISTORY,
                             ),
                         ],
@@ -222,46 +254,86 @@ def operator_layout(city: City) -> html.Div:
             ),
         ],
         className="operator-page",
+        lang=lang,
     )
 
 
-def upload_section() -> html.Section:
+def dropdown_labels(lang: str = "id") -> dict[str, str]:
+    return {
+        "search": Text("Cari", "Search")(lang),
+        "clear_search": Text("Hapus pencarian", "Clear search")(lang),
+        "clear_selection": Text("Hapus pilihan", "Clear selection")(lang),
+        "no_options_found": Text("Tidak ada OPD yang cocok", "No matching OPD")(lang),
+    }
+
+
+def upload_help(lang: str = "id") -> list:
+    """How the CSV file is written. The column names stay Indonesian in both languages: they
+    are what the file itself must say."""
+    if lang == "en":
+        return [
+            "One row per value, with the header row ",
+            html.Code(CSV_COLUMNS),
+            ": ",
+            html.Strong("indikator"),
+            " is the indicator's code (see the form above), ",
+            html.Strong("periode"),
+            " follows the indicator's period format (daily YYYY-MM-DD, weekly YYYY-Www, "
+            "monthly YYYY-MM), and ",
+            html.Strong("nilai"),
+            " (the value) may be written 96,5 or 96.5. Columns may be separated by commas or "
+            "semicolons (as Indonesian Excel exports them); with commas, write decimals with a "
+            "point.",
+        ]
+    return [
+        "Satu baris per nilai, dengan baris judul ",
+        html.Code(CSV_COLUMNS),
+        ": ",
+        html.Strong("indikator"),
+        " adalah kode indikator (lihat formulir di atas), ",
+        html.Strong("periode"),
+        " mengikuti format indikatornya (harian TTTT-BB-HH, mingguan TTTT-Wmm, "
+        "bulanan TTTT-BB), dan ",
+        html.Strong("nilai"),
+        " boleh ditulis 96,5 atau 96.5. Pemisah kolom boleh koma atau titik koma "
+        "(seperti ekspor Excel berbahasa Indonesia); bila pemisahnya koma, tulis "
+        "desimal dengan titik.",
+    ]
+
+
+def upload_section(lang: str = "id") -> html.Section:
     return html.Section(
         [
-            html.H2("Unggah berkas CSV"),
-            html.P(
-                [
-                    "Satu baris per nilai, dengan baris judul ",
-                    html.Code(CSV_COLUMNS),
-                    ": ",
-                    html.Strong("indikator"),
-                    " adalah kode indikator (lihat formulir di atas), ",
-                    html.Strong("periode"),
-                    " mengikuti format indikatornya (harian TTTT-BB-HH, mingguan TTTT-Wmm, "
-                    "bulanan TTTT-BB), dan ",
-                    html.Strong("nilai"),
-                    " boleh ditulis 96,5 atau 96.5. Pemisah kolom boleh koma atau titik koma "
-                    "(seperti ekspor Excel berbahasa Indonesia); bila pemisahnya koma, tulis "
-                    "desimal dengan titik.",
-                ]
-            ),
+            html.H2(Text("Unggah berkas CSV", "Upload a CSV file")(lang)),
+            html.P(upload_help(lang)),
             # All or nothing, deliberately: a clerk fixes the spreadsheet and uploads it again,
             # and a half-saved file would leave them guessing which rows are already in.
             html.P(
-                "Berkas hanya disimpan bila semua barisnya benar. Bila ada baris yang salah, "
-                "tidak ada yang disimpan dan setiap kesalahan ditampilkan dengan nomor barisnya.",
+                Text(
+                    "Berkas hanya disimpan bila semua barisnya benar. Bila ada baris yang salah, "
+                    "tidak ada yang disimpan dan setiap kesalahan ditampilkan dengan nomor "
+                    "barisnya.",
+                    "A file is saved only when all its rows are right. If any row is wrong, "
+                    "nothing is saved and every error is shown with its row number.",
+                )(lang),
                 className="op-note",
             ),
             html.Div(
                 [
                     html.Div(
                         [
-                            html.Div("Contoh isi berkas:", className="op-hint"),
+                            html.Div(
+                                Text("Contoh isi berkas:", "Example file contents:")(lang),
+                                className="op-hint",
+                            ),
                             html.Pre(EXAMPLE_PLACEHOLDER, id=OP_TEMPLATE, className="op-template"),
                         ]
                     ),
                     html.A(
-                        "Unduh templat CSV (kolom nilai kosong, siap diisi)",
+                        Text(
+                            "Unduh templat CSV (kolom nilai kosong, siap diisi)",
+                            "Download the CSV template (values empty, ready to fill in)",
+                        )(lang),
                         id=OP_TEMPLATE_LINK,
                         href=template_href(""),
                         download=TEMPLATE_NAME,
@@ -273,8 +345,11 @@ def upload_section() -> html.Section:
             dcc.Upload(
                 html.Div(
                     [
-                        html.Strong("Seret berkas CSV ke sini"),
-                        " atau klik untuk memilih (maks. 2 MB)",
+                        html.Strong(Text("Seret berkas CSV ke sini", "Drop a CSV file here")(lang)),
+                        Text(
+                            " atau klik untuk memilih (maks. 2 MB)",
+                            " or click to choose one (max. 2 MB)",
+                        )(lang),
                     ]
                 ),
                 id=OP_UPLOAD,
@@ -293,28 +368,35 @@ def upload_section() -> html.Section:
 # Per OPD: form rows, CSV template ------------------------------------------------------------
 
 
-def form_rows(city: City, opd_id: str, now: float) -> html.Div:
+INDICATOR = Text("Indikator", "Indicator")
+PERIOD = Text("Periode", "Period")
+VALUE = Text("Nilai", "Value")
+
+
+def form_rows(city: City, opd_id: str, now: float, lang: str = "id") -> html.Div:
     kpis = operator_kpis(city, opd_id)
     if not kpis:
-        return html.Div(empty_note("OPD ini tidak mengisi indikator apa pun."))
+        return html.Div(empty_note(NO_KPIS(lang)))
     zone = ZoneInfo(city.config.timezone)
     head = html.Div(
-        [html.Span("Indikator"), html.Span("Periode"), html.Span("Nilai")],
+        [html.Span(INDICATOR(lang)), html.Span(PERIOD(lang)), html.Span(VALUE(lang))],
         className="op-row op-row-head",
         **{"aria-hidden": "true"},
     )
-    return html.Div([head, *(form_row(kpi, now, zone) for kpi in kpis)], className="op-rows")
+    return html.Div([head, *(form_row(kpi, now, zone, lang) for kpi in kpis)], className="op-rows")
 
 
-def form_row(kpi: KpiConfig, now: float, zone: ZoneInfo) -> html.Div:
-    facts = [kpi.unit, CADENCE_LABELS.get(kpi.cadence, kpi.cadence), target_text(kpi)]
-    if range_text(kpi):
-        facts.append(range_text(kpi))
+def form_row(kpi: KpiConfig, now: float, zone: ZoneInfo, lang: str = "id") -> html.Div:
+    facts = [kpi.unit, cadence_label(kpi.cadence, lang), target_text(kpi)]
+    if range_text(kpi, lang):
+        facts.append(range_text(kpi, lang))
+    name = kpi_name(kpi, lang)
+    hint = PERIOD_HINTS.get(kpi.cadence)
     return html.Div(
         [
             html.Div(
                 [
-                    html.Div(kpi.name.id, className="op-kpi-name"),
+                    html.Div(name, className="op-kpi-name"),
                     html.Div(
                         [html.Code(kpi.id), " · ", " · ".join(f for f in facts if f)],
                         className="op-kpi-facts",
@@ -325,7 +407,7 @@ def form_row(kpi: KpiConfig, now: float, zone: ZoneInfo) -> html.Div:
             html.Div(
                 [
                     html.Label(
-                        f"Periode {kpi.name.id}",
+                        f"{PERIOD(lang)} {name}",
                         htmlFor=dom_id(row_id(OP_PERIOD, kpi.id)),
                         className="op-sr-only",
                     ),
@@ -336,20 +418,20 @@ def form_row(kpi: KpiConfig, now: float, zone: ZoneInfo) -> html.Div:
                         className="op-input op-period",
                         spellCheck=False,
                     ),
-                    html.Div(PERIOD_HINTS.get(kpi.cadence, ""), className="op-hint"),
+                    html.Div(hint(lang) if hint else "", className="op-hint"),
                 ]
             ),
             html.Div(
                 [
                     html.Label(
-                        f"Nilai {kpi.name.id} ({kpi.unit})",
+                        f"{VALUE(lang)} {name} ({kpi.unit})",
                         htmlFor=dom_id(row_id(OP_VALUE, kpi.id)),
                         className="op-sr-only",
                     ),
                     dcc.Input(
                         id=row_id(OP_VALUE, kpi.id),
                         type="text",
-                        placeholder="kosong = lewati",
+                        placeholder=Text("kosong = lewati", "empty = skip")(lang),
                         className="op-input op-value",
                     ),
                     html.Span(kpi.unit, className="op-unit"),
@@ -397,9 +479,9 @@ def template_href(text: str) -> str:
 class RowOutcome:
     """One row of the operator's input as checked: what it is, and its error if any."""
 
-    label: str  # e.g. "Kehadiran ASN · 2026-05-04" or "Baris 3"
+    label: str  # e.g. "Kehadiran ASN · 2026-05-04" or "Baris 3", in the page's language
     value_text: str = ""  # id-ID formatted value with its unit, for valid rows
-    error: str | None = None  # Bahasa Indonesia, as the validator wrote it
+    error: str | None = None  # the validator's message (Bahasa Indonesia; see check_form)
 
 
 def result_view(
@@ -407,10 +489,11 @@ def result_view(
     problems: list[str],
     saved: bool,
     saved_at: str = "",
-    retry: str = "Perbaiki lalu tekan Simpan lagi.",
-    noun: str = "isian",
+    retry: str | None = None,
+    noun: str | None = None,
     notes: list[str] | None = None,
     error_count: int | None = None,
+    lang: str = "id",
 ) -> html.Div:
     """The per-row listing under the Simpan button or the upload box.
 
@@ -418,22 +501,33 @@ def result_view(
     the valid rows say so rather than claim to be saved. problems: what stopped the save (a
     missing name, an unreadable file); notes: plain information (the file's name)."""
     errors = sum(1 for r in rows if r.error) if error_count is None else error_count
+    retry = FORM_RETRY_TEXT(lang) if retry is None else retry
+    noun = Text("isian", "entries")(lang) if noun is None else noun
     if saved:
         count = len(rows) - errors
-        headline = f"{count} nilai tersimpan" + (f" pukul {saved_at}." if saved_at else ".")
+        if lang == "en":
+            headline = f"{count} {'value' if count == 1 else 'values'} saved" + (
+                f" at {saved_at}." if saved_at else "."
+            )
+        else:
+            headline = f"{count} nilai tersimpan" + (f" pukul {saved_at}." if saved_at else ".")
     elif errors:
-        headline = f"Tidak ada yang disimpan: {errors} {noun} salah. {retry}"
+        headline = Text(
+            f"Tidak ada yang disimpan: {errors} {noun} salah. {retry}",
+            f"Nothing saved: {errors} {noun} wrong. {retry}",
+        )(lang)
     else:
-        headline = "Tidak ada yang disimpan."
+        headline = Text("Tidak ada yang disimpan.", "Nothing saved.")(lang)
     tone = "ok" if saved else "error"
     items = []
     for row in rows:
         if row.error:
             status, css = row.error, "op-status-error"
         elif saved:
-            status, css = "Tersimpan", "op-status-ok"
+            status, css = Text("Tersimpan", "Saved")(lang), "op-status-ok"
         else:
-            status, css = "Benar, belum disimpan", "op-status-pending"
+            status = Text("Benar, belum disimpan", "Correct, not saved")(lang)
+            css = "op-status-pending"
         items.append(
             html.Li(
                 [
@@ -469,12 +563,16 @@ class HistoryRow:
     replaced: float | None = None
 
 
-CHANNEL_LABELS = {"form": "formulir", "csv": "CSV", "api": "API"}
+CHANNEL_LABELS = {
+    "form": Text("formulir", "form"),
+    "csv": Text("CSV", "CSV"),
+    "api": Text("API", "API"),
+}
 
 
-def history_table(city: City, rows: list[HistoryRow]) -> html.Div:
+def history_table(city: City, rows: list[HistoryRow], lang: str = "id") -> html.Div:
     if not rows:
-        return html.Div(empty_note("Belum ada isian untuk OPD ini."))
+        return html.Div(empty_note(NO_ENTRIES(lang)))
     zone = ZoneInfo(city.config.timezone)
     by_id = {k.id: k for k in city.config.kpis}
     body = []
@@ -483,27 +581,29 @@ def history_table(city: City, rows: list[HistoryRow]) -> html.Div:
         decimals = kpi.decimals if kpi else 3
         value = format_number(row.value, decimals) + (f" {kpi.unit}" if kpi else "")
         if row.replaced is not None:
-            value += f" (menggantikan {format_number(row.replaced, decimals)})"
+            replaced = Text("menggantikan", "replacing")(lang)
+            value += f" ({replaced} {format_number(row.replaced, decimals)})"
+        channel = CHANNEL_LABELS.get(row.channel)
         body.append(
             html.Tr(
                 [
-                    html.Td(kpi.name.id if kpi else row.kpi_id),
+                    html.Td(kpi_name(kpi, lang) if kpi else row.kpi_id),
                     html.Td(row.period),
                     html.Td(value, className="op-num"),
                     html.Td(row.actor),
                     html.Td(datetime.fromtimestamp(row.ts, zone).strftime("%d-%m-%Y %H.%M")),
-                    html.Td(CHANNEL_LABELS.get(row.channel, row.channel)),
+                    html.Td(channel(lang) if channel else row.channel),
                 ]
             )
         )
     head = html.Tr(
         [
-            html.Th("Indikator"),
-            html.Th("Periode"),
-            html.Th("Nilai"),
-            html.Th("Petugas"),
-            html.Th(f"Waktu ({city.config.timezone_label})"),
-            html.Th("Cara"),
+            html.Th(INDICATOR(lang)),
+            html.Th(PERIOD(lang)),
+            html.Th(VALUE(lang)),
+            html.Th(Text("Petugas", "Officer")(lang)),
+            html.Th(f"{Text('Waktu', 'Time')(lang)} ({city.config.timezone_label})"),
+            html.Th(Text("Cara", "Channel")(lang)),
         ]
     )
     return html.Div(
