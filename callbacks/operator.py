@@ -491,7 +491,7 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
             saved,
             _saved_at(now, zone, city),
             retry=CSV_RETRY_TEXT(lang),
-            noun=Text("baris", "rows")(lang),
+            noun="baris",
             notes=([file_note] if filename else []) + check.notes,
             error_count=check.error_count,
             lang=lang,

@@ -484,13 +484,22 @@ class RowOutcome:
     error: str | None = None  # the validator's message (Bahasa Indonesia; see check_form)
 
 
+# What a wrong item is called, "isian" (a form's entry) or "baris" (a file's row), in English.
+NOUNS_EN = {"isian": ("entry", "entries"), "baris": ("row", "rows")}
+
+
+def english_noun(noun: str, count: int) -> str:
+    one, many = NOUNS_EN.get(noun, (noun, noun))
+    return one if count == 1 else many
+
+
 def result_view(
     rows: list[RowOutcome],
     problems: list[str],
     saved: bool,
     saved_at: str = "",
     retry: str | None = None,
-    noun: str | None = None,
+    noun: str = "isian",
     notes: list[str] | None = None,
     error_count: int | None = None,
     lang: str = "id",
@@ -502,7 +511,6 @@ def result_view(
     missing name, an unreadable file); notes: plain information (the file's name)."""
     errors = sum(1 for r in rows if r.error) if error_count is None else error_count
     retry = FORM_RETRY_TEXT(lang) if retry is None else retry
-    noun = Text("isian", "entries")(lang) if noun is None else noun
     if saved:
         count = len(rows) - errors
         if lang == "en":
@@ -514,7 +522,7 @@ def result_view(
     elif errors:
         headline = Text(
             f"Tidak ada yang disimpan: {errors} {noun} salah. {retry}",
-            f"Nothing saved: {errors} {noun} wrong. {retry}",
+            f"Nothing saved: {errors} {english_noun(noun, errors)} wrong. {retry}",
         )(lang)
     else:
         headline = Text("Tidak ada yang disimpan.", "Nothing saved.")(lang)

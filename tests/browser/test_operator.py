@@ -132,3 +132,43 @@ def test_opr001_form_and_csv_entries_are_validated_saved_and_audited(browser, tm
 
         page.screenshot(path=str(artifacts / "operator-full.png"), full_page=True)
         assert console.errors == []
+
+
+def test_cctv_operator_and_intake_pages_in_english_on_request(browser, tmp_path):
+    """`?lang=en` switches the CCTV wall, the operator page and Data Masuk; numbers stay id-ID,
+    and the choice is remembered for the next page opened without `?lang`."""
+    with (
+        running_komando(tmp_path, KOMANDO_OPERATOR_PAGE="on") as url,
+        open_page(browser, url + "cctv?lang=en") as (page, console),
+    ):
+        expect(page.locator(".cctv-wall")).to_have_attribute("lang", "en")
+        expect(page.get_by_text("16 screens")).to_be_visible()
+        expect(page.locator(".cctv-group")).to_contain_text("All cameras")
+        expect(page.locator(".cctv-grid .camera-kind").first).to_have_text(
+            re.compile(r"^(Street|School)$"), timeout=10_000
+        )
+        expect(page.locator(".cctv-grid .camera-badge").first).to_contain_text(
+            "LIVE", timeout=20_000
+        )
+        expect(page.get_by_text("4 layar")).to_have_count(0)
+
+        page.goto(url + "operator?lang=en")
+        expect(page.get_by_role("heading", name="OPD Data Entry")).to_be_visible()
+        expect(page.locator("#op-form")).to_contain_text("Choose an OPD first.")
+        page.locator("#op-opd").click()
+        page.get_by_role("option", name=re.compile(r"^BKPSDM — ")).click()
+        row = page.locator("[data-kpi='kehadiran_asn']")
+        expect(row).to_contain_text("Civil servant attendance")
+        expect(row).to_contain_text("daily")
+        page.get_by_label("Value Civil servant attendance (%)").fill("96,5")
+        page.get_by_role("button", name="Save").click()
+        result = page.locator("#op-result")
+        expect(result).to_contain_text("The officer's name is required")
+        expect(result).to_contain_text("96,5 %")  # id-ID in both languages
+        assert audit_rows(tmp_path) == []
+
+        page.goto(url + "admin/data")  # no ?lang: the saved choice
+        expect(page.get_by_role("heading", name="Incoming Data")).to_be_visible()
+        expect(page.locator("#in-updated")).to_contain_text("Updated at", timeout=15_000)
+        expect(page.locator("#in-counters")).to_contain_text("Share refused")
+        assert console.errors == []

@@ -340,3 +340,53 @@ def test_timestamps_in_the_city_zone_not_the_servers():
     received = datetime(2026, 11, 25, 1, 2, 3, tzinfo=ZoneInfo("UTC"))
     row = DeadLetterRow(1, int(received.timestamp() * 1000), "http", "r", "p", 1)
     assert "25-11-2026 08.02.03" in text_of(letters_view([row], None, WIB, "WIB"))
+
+
+# English on request ---------------------------------------------------------------------------
+
+
+def test_layout_in_english_with_lang_en(city):
+    page = intake_layout(city, "en")
+    assert page.lang == "en" and intake_layout(city).lang == "id"
+    ids = {getattr(c, "id", None): c for c in find(page, lambda c: getattr(c, "id", None))}
+    assert ids[IN_RELOAD].children == "Reload"
+    assert ids[IN_SOURCE].placeholder == "All sources"
+    assert [o["label"] for o in ids[IN_SOURCE].options][:1] == ["HTTP API (Komando JSON)"]
+    text = text_of(page)
+    for heading in (
+        "Incoming Data",
+        "Accepted and refused per source",
+        "Sensor data freshness",
+        "OPD entry freshness",
+        "Refused data (latest 50)",
+    ):
+        assert heading in text
+    for words in ("Data Masuk", "Muat ulang", "Kesegaran", "ditolak"):
+        assert words not in text
+
+
+def test_tables_in_english_keep_id_id_numbers_and_times(city):
+    counters = text_of(counters_view(source_counts({"simulator:accepted": 12_345}), "en"))
+    assert "Source Accepted Refused Share refused" in counters
+    assert "Total 12.345 0 0,0 %" in counters
+
+    points = {"aq-cambai": (41.5, NOW - 30), "wl-kelekar-sukaraja": (205.0, NOW - 601)}
+    view = sensors_view(sensor_ages(city, points, NOW), WIB, "WIB", NOW, "en")
+    shown = rows_with(view, "data-sensor")
+    assert text_of(shown["aq-cambai"]).endswith("41,5 µg/m³ 08.59.30 30 s ago fresh")
+    assert text_of(shown["wl-kelekar-sukaraja"]).endswith("205 cm 08.49.59 10 min ago LATE")
+    assert "Air (PM2.5, ISPU)" in text_of(shown["aq-cambai"])
+    assert "Time (WIB)" in text_of(view) and "late or without data" in text_of(view)
+
+    opds = opds_view(opd_ages(city, {"disdag": NOW - 6 * DAY}, NOW, "en"), WIB, "WIB", NOW, "en")
+    shown = rows_with(opds, "data-opd")
+    assert "(weekly)" in text_of(shown["disdag"]) and "7 days" in text_of(shown["disdag"])
+    assert "on time" in text_of(shown["disdag"]) and "never" in text_of(shown["bkpsdm"])
+    assert "Last entry (WIB)" in text_of(opds)
+
+    row = letter(2, "x" * (PREVIEW_CHARS + 1000))
+    letters = text_of(letters_view([row], None, WIB, "WIB", "en"))
+    assert "Received (WIB) Source Reason Contents" in letters
+    assert "Show all" in letters and "1.300 characters" in letters
+    assert "No refused data from MQTT yet." in text_of(letters_view([], "mqtt", WIB, "WIB", "en"))
+    assert "no longer in the database" in text_of(full_payload_view(None, "en"))

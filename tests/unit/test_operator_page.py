@@ -244,3 +244,59 @@ def test_history_table_in_city_time_and_indonesian_numbers(city):
     assert "25-11-2026 16.18 formulir" in text
     assert "47.250 Rp/kg" in text and "CSV" in text
     assert "Belum ada isian" in text_of(history_table(city, []))
+
+
+# English on request ---------------------------------------------------------------------------
+
+
+def test_layout_in_english_with_lang_en(city):
+    layout = operator_layout(city, "en")
+    text = text_of(layout)
+    assert layout.lang == "en"
+    for words in ("OPD Data Entry", "Officer's name", "Save", "Latest entries", "Choose an OPD"):
+        assert words in text
+    assert "only when all its rows are right" in text
+    # The CSV's own column names stay as the file must write them.
+    assert "indikator,periode,nilai" in text
+    for words in ("Input Data OPD", "Simpan", "Riwayat isian terakhir", "Nama petugas"):
+        assert words not in text
+    assert operator_layout(city).lang == "id"
+
+
+def test_form_rows_history_and_results_in_english_with_id_id_numbers(city):
+    text = text_of(form_rows(city, "disdag", NEW_YEAR, "en"))
+    assert "Indicator" in text and "weekly" in text and "mingguan" not in text
+    assert "target ≤ 40.000" in text and "YYYY-Www" in text
+
+    entered = datetime(2026, 11, 25, 16, 18, tzinfo=WIB).timestamp()
+    rows = [HistoryRow(entered, "kehadiran_asn", "2026-11-25", 96.5, "Siti Aminah", "form", 95.0)]
+    history = text_of(history_table(city, rows, "en"))
+    assert "Time (WIB)" in history and "Officer" in history
+    assert "96,5 % (replacing 95,0) Siti Aminah 25-11-2026 16.18 form" in history
+    assert "No entries for this OPD yet." in text_of(history_table(city, [], "en"))
+
+    good = RowOutcome("Civil servant attendance · 2026-11-25", "1.234,5 %")
+    saved = text_of(result_view([good], [], saved=True, saved_at="09.00 WIB", lang="en"))
+    assert "1 value saved at 09.00 WIB." in saved and "Saved" in saved and "1.234,5" in saved
+    bad = RowOutcome("Row 3", "", "Nilai: wajib diisi")
+    refused = text_of(result_view([good, bad], [], saved=False, lang="en"))
+    assert "Nothing saved: 1 entry wrong. Correct it and press Save again." in refused
+    assert "Correct, not saved" in refused
+    many = text_of(result_view([bad], [], saved=False, noun="baris", error_count=7, lang="en"))
+    assert "7 rows wrong" in many
+
+
+def test_page_messages_follow_the_language_validator_messages_stay_bahasa(city):
+    rows = [("kehadiran_asn", "2026-11-25", "150")]
+    assert check_form(city, None, "Siti", rows, NOW, "en").problems == ["Choose an OPD first."]
+    nameless = check_form(city, "bkpsdm", "", rows, NOW, "en")
+    assert nameless.problems[0].startswith("The officer's name is required")
+    check = check_form(city, "bkpsdm", "Siti", [("kehadiran_asn", "2026-11-25", "96,5")], NOW, "en")
+    assert check.can_save and check.rows[0].value_text == "96,5 %"
+    assert not check.rows[0].label.startswith("Kehadiran ASN")  # the KPI's English name
+
+    csv = "indikator;periode;nilai\nkehadiran_asn;2026-11-25;abc\n"
+    upload_check = check_upload(city, "bkpsdm", "Siti", upload(csv), NOW, "en")
+    assert upload_check.rows[0].label == "Row 2" and not upload_check.can_save
+    excel = check_upload(city, "bkpsdm", "Siti", upload(b"PK\x03\x04rest"), NOW, "en")
+    assert "This is an Excel file" in excel.problems[0]
