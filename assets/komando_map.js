@@ -31,9 +31,20 @@ window.komando = Object.assign({}, window.komando, {
     alertPoint: function (feature, latlng) {
       var p = feature.properties;
       var css = "alert-pin sev-" + p.severity + (p.cleared ? " is-cleared" : "");
+      /* An incident a person reported: a diamond with its category's letter(s). */
+      var pin = document.createElement("div");
+      if (p.kind === "incident") {
+        css = "incident-pin sev-" + p.severity + " cat-" + p.category;
+        var glyph = document.createElement("span");
+        glyph.textContent = p.glyph || "!";
+        pin.appendChild(glyph);
+      } else {
+        pin.textContent = "!";
+      }
+      pin.className = css;
       var marker = L.marker(latlng, {
-        icon: L.divIcon({className: "alert-icon", html: '<div class="' + css + '">!</div>',
-                         iconSize: [40, 40], iconAnchor: [20, 20]}),
+        icon: L.divIcon({className: "alert-icon", html: pin, iconSize: [40, 40],
+                         iconAnchor: [20, 20]}),
         keyboard: false,
         zIndexOffset: 1000,
       });

@@ -11,7 +11,7 @@ import logging
 import time
 
 import redis
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +34,7 @@ DONE = {
     "resolve": Text("Diselesaikan", "Resolved"),
     "assign": Text("Ditugaskan", "Assigned"),
 }
+REPORTED = Text("Kejadian dilaporkan", "Incident reported")
 UNAVAILABLE = Text(
     "Tidak dapat disimpan sekarang (basis data tidak terjangkau); coba lagi.",
     "Could not be saved now (database unreachable); try again.",
@@ -52,7 +53,7 @@ def register(
     not given."""
     feed = AlertFeed(reader)
     client = store.client if store is not None else connect(settings.redis_url or "")
-    desk = AlertDesk(engine, AlertLive(client, settings.redis_namespace), city.slug)
+    desk = AlertDesk(engine, AlertLive(client, settings.redis_namespace), city)
 
     @app.callback(
         Output(ui.ALERT_LIST, "children"),
@@ -131,6 +132,9 @@ def register(
         # A forgotten version makes the next tick redraw the list with the change.
         return f"{DONE[action](lang)} · {who}", {"version": ""}
 
+    if settings.operator_page_enabled:  # the form is on /alerts, gated like the page itself
+        register_incident_form(app, desk)
+
     # The page's live feed carries the list's version; only when it moves do the list and the
     # ticker ask the server (so an idle wall makes one request a second, not three).
     app.clientside_callback(
@@ -154,3 +158,54 @@ def register(
         Output(ui.ALERT_AGES, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
     )
+
+
+def register_incident_form(app: Dash, desk: AlertDesk) -> None:
+    """ "Laporkan kejadian" on /alerts: the incident goes through `AlertDesk.report_incident`
+    (validation, SQL + audit, then the live list), under the panel's "Petugas" name."""
+
+    @app.callback(
+        Output(ui.INCIDENT_FEEDBACK, "children"),
+        Output(ui.INCIDENT_FEEDBACK, "className"),
+        Output(ui.INCIDENT_DESCRIPTION, "value"),
+        Output(ui.INCIDENT_CATEGORY, "value"),
+        Output(ui.ALERT_STATE, "data", allow_duplicate=True),
+        Input(ui.INCIDENT_SUBMIT, "n_clicks"),
+        State(ui.INCIDENT_CATEGORY, "value"),
+        State(ui.INCIDENT_SEVERITY, "value"),
+        State(ui.INCIDENT_REGION, "value"),
+        State(ui.INCIDENT_DESCRIPTION, "value"),
+        State(ui.ALERT_ACTOR, "value"),
+        State(LANG, "data"),
+        prevent_initial_call=True,
+    )
+    @logged
+    async def report_incident(clicks, category, severity, region, description, actor, lang):
+        if not clicks:
+            raise PreventUpdate
+        lang = normal_lang(lang)
+        who = (actor or "").strip() or ui.DEFAULT_ACTOR("id")
+        error = "incident-feedback is-error"
+        try:
+            await asyncio.to_thread(
+                desk.report_incident,
+                category or "",
+                severity or "",
+                region or "",
+                description if isinstance(description, str) else "",
+                who,
+            )
+        except AlertActionError as exc:
+            message = exc.en if lang == "en" else str(exc)
+            return message[:1].upper() + message[1:], error, no_update, no_update, no_update
+        except (SQLAlchemyError, redis.RedisError) as exc:
+            log.warning("incident report failed: %s", exc)
+            return UNAVAILABLE(lang), error, no_update, no_update, no_update
+        # A forgotten version makes the next tick redraw the list with the incident.
+        return (
+            f"{REPORTED(lang)} · {who}",
+            "incident-feedback is-ok",
+            "",
+            None,
+            {"version": ""},
+        )

@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from callbacks.logged import logged
-from data.alert_store import AlertFeed
+from data.alert_store import INCIDENT, INCIDENT_CATEGORIES, AlertFeed
 from data.live_reader import LiveReader
 from layouts import ids
 from layouts.alert_list import ALERT_SIGNAL, SEVERITY_LABELS
@@ -32,6 +32,7 @@ def alert_features(alerts: list[dict[str, Any]], lang: str = "id") -> dict[str, 
         ):
             continue
         message = (alert.get("message_en") if lang == "en" else None) or alert.get("message", "")
+        incident = alert.get("kind") == INCIDENT
         features.append(
             {
                 "type": "Feature",
@@ -44,6 +45,12 @@ def alert_features(alerts: list[dict[str, Any]], lang: str = "id") -> dict[str, 
                     )(lang),
                     "message": message,
                     "cleared": alert.get("cleared_ms") is not None,
+                    # An incident (reported by a person) is drawn with its own look.
+                    "kind": alert.get("kind") or "",
+                    "category": (alert.get("subject") or "") if incident else "",
+                    "glyph": INCIDENT_CATEGORIES[alert["subject"]].glyph
+                    if incident and alert.get("subject") in INCIDENT_CATEGORIES
+                    else "!",
                 },
             }
         )

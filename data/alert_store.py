@@ -12,6 +12,11 @@ Two processes write the live list: the evaluator (ingest role) and the actions (
 writes only its own fields of an alert, merged into the stored JSON by a Lua script, so an
 acknowledgement is never overwritten by an evaluator that had not seen it yet.
 
+Incidents (`kind="incident"`, rule `incident`) are alerts a person reports (a flood, a fire, a
+fallen tree, learned of by phone, a report or a camera): `AlertDesk.report_incident`. They go
+through the same list, statuses, actions and audit; the evaluator never adopts, clears or
+resolves them (data/alerts.py leaves alone every alert that is not its rules').
+
 Lifecycle: open -> acknowledged -> resolved. Resolving straight from open is allowed (a false
 alarm, or a condition handled before anyone pressed "Akui"). Assigning an open alert also
 acknowledges it: whoever hands it to an OPD has seen it. A resolved alert takes no further action.
@@ -21,15 +26,24 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
+import uuid
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import redis
 from sqlalchemy import Engine, select, update
 
 from data.db.models import Alert, AuditEntry
 from data.live_keys import READ_IF_CHANGED_LUA, KeySpace
+from data.regions import region_tree
+
+if TYPE_CHECKING:
+    from data.city import City
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +54,44 @@ STATUSES = ("open", "acknowledged", "resolved")
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 RESOLVED_VISIBLE_S = 15 * 60  # a resolved alert stays on the list this long, marked "selesai"
 SYSTEM_ACTOR = "sistem"
+
+INCIDENT = "incident"  # the kind and the rule of an alert a person reported
+
+
+@dataclass(frozen=True)
+class IncidentCategory:
+    id: str
+    label: str  # Bahasa Indonesia
+    label_en: str
+    glyph: str  # on the map's marker
+    lead: str  # how a message starts: "Banjir di …"
+    lead_en: str
+
+
+INCIDENT_CATEGORIES = {
+    c.id: c
+    for c in (
+        IncidentCategory("banjir", "Banjir", "Flood", "B", "Banjir", "Flood"),
+        IncidentCategory("kebakaran", "Kebakaran", "Fire", "K", "Kebakaran", "Fire"),
+        IncidentCategory(
+            "kecelakaan",
+            "Kecelakaan lalu lintas",
+            "Traffic accident",
+            "KL",
+            "Kecelakaan lalu lintas",
+            "Traffic accident",
+        ),
+        IncidentCategory(
+            "pohon_tumbang", "Pohon tumbang", "Fallen tree", "P", "Pohon tumbang", "Fallen tree"
+        ),
+        IncidentCategory(
+            "jalan_rusak", "Jalan rusak", "Damaged road", "J", "Jalan rusak", "Damaged road"
+        ),
+        IncidentCategory("lainnya", "Lainnya", "Other", "L", "Kejadian", "Incident"),
+    )
+}
+DESCRIPTION_MIN = 3
+DESCRIPTION_MAX = 500
 
 # Fields the evaluator owns; the actions own the others (status, acknowledged_*, assignee, …).
 EVALUATOR_FIELDS = (
@@ -300,16 +352,182 @@ class AlertActionError(ValueError):
         self.en = en
 
 
+@dataclass(frozen=True)
+class IncidentPlace:
+    kode: str
+    name: str  # "Kec. Cambai", "Kel. Cambai, Kec. Cambai"
+    lat: float
+    lng: float
+
+
+@cache
+def _centroids(path: Path) -> dict[str, tuple[float, float, str]]:
+    """kode -> (centroid lat, centroid lng, jenis) of a boundary file's features."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for feature in data.get("features", []):
+        props = feature.get("properties", {})
+        if props.get("centroid_lat") is not None and props.get("centroid_lng") is not None:
+            out[props["kode"]] = (
+                float(props["centroid_lat"]),
+                float(props["centroid_lng"]),
+                str(props.get("jenis") or ""),
+            )
+    return out
+
+
+def incident_place(city: City, kode: str) -> IncidentPlace | None:
+    """A kecamatan or desa/kelurahan of the city, named and placed at its centroid; None for
+    anything else (the city itself included: an incident happens somewhere)."""
+    tree = region_tree(city)
+    region = tree.regions.get(kode or "")
+    if region is None or region.level not in ("kecamatan", "desa"):
+        return None
+    config = city.config
+    if region.level == "kecamatan":
+        centroid = next(
+            (
+                (float(p["centroid_lat"]), float(p["centroid_lng"]), "")
+                for p in (f.get("properties", {}) for f in city.kecamatan_geojson["features"])
+                if p.get("kode") == kode and p.get("centroid_lat") is not None
+            ),
+            None,
+        )
+        name = f"Kec. {region.name}"
+    else:
+        desa_file = config.boundaries.desa_kelurahan
+        centroid = _centroids(city.folder / desa_file).get(kode) if desa_file else None
+        kecamatan = tree.regions.get(region.parent or "")
+        prefix = "Kel." if centroid and centroid[2] == "kelurahan" else "Desa"
+        name = f"{prefix} {region.name}" + (f", Kec. {kecamatan.name}" if kecamatan else "")
+    if centroid is None:
+        return None
+    return IncidentPlace(kode, name, centroid[0], centroid[1])
+
+
+def incident_message(category: IncidentCategory, place: str, description: str) -> tuple[str, str]:
+    """("Banjir di Kec. Cambai: <description>", "Flood in Kec. Cambai: <description>")."""
+    return (
+        f"{category.lead} di {place}: {description}",
+        f"{category.lead_en} in {place}: {description}",
+    )
+
+
 class AlertDesk:
     """The operators' actions. Synchronous (SQL and Redis): a web callback calls them with
     `await asyncio.to_thread(...)`. Each writes the record and an audit row in one transaction,
     then the live list; if Redis is away the record is kept and the evaluator's next rebuild
-    brings the list up to date."""
+    brings the list up to date.
 
-    def __init__(self, engine: Engine, live: AlertLive, city: str) -> None:
+    `city`: the city's slug, or the loaded City (needed to report incidents: its regions)."""
+
+    def __init__(self, engine: Engine, live: AlertLive, city: str | City) -> None:
         self.engine = engine
         self.live = live
-        self.city = city
+        self.city_config = None if isinstance(city, str) else city
+        self.city = city if isinstance(city, str) else city.slug
+
+    def report_incident(
+        self,
+        category: str,
+        severity: str,
+        region_kode: str,
+        description: str,
+        actor: str,
+        lat: float | None = None,
+        lng: float | None = None,
+        now: float | None = None,
+    ) -> str:
+        """Record an incident a person reported; its uid. Placed at `lat`/`lng` when given,
+        else at the region's centroid. Raises AlertActionError (Bahasa, `.en`) on bad input."""
+        actor = (actor or "").strip()[:64]
+        if not actor:
+            raise AlertActionError("nama petugas wajib diisi", "the operator's name is required")
+        found = INCIDENT_CATEGORIES.get(category or "")
+        if found is None:
+            raise AlertActionError("pilih jenis kejadian", "choose the kind of incident")
+        if severity not in SEVERITY_RANK:
+            raise AlertActionError("pilih tingkat kejadian", "choose the incident's severity")
+        if self.city_config is None:
+            raise AlertActionError("kota tidak dikenal", "unknown city")
+        place = incident_place(self.city_config, region_kode)
+        if place is None:
+            raise AlertActionError(
+                "pilih kecamatan atau desa/kelurahan tempat kejadian",
+                "choose the kecamatan or desa/kelurahan where it happened",
+            )
+        description = (description or "").strip() if isinstance(description, str) else ""
+        if len(description) < DESCRIPTION_MIN:
+            raise AlertActionError(
+                f"uraian kejadian minimal {DESCRIPTION_MIN} karakter",
+                f"the description needs at least {DESCRIPTION_MIN} characters",
+            )
+        if len(description) > DESCRIPTION_MAX:
+            raise AlertActionError(
+                f"uraian kejadian maksimal {DESCRIPTION_MAX} karakter",
+                f"the description may have at most {DESCRIPTION_MAX} characters",
+            )
+        if (lat is None) != (lng is None):
+            raise AlertActionError("titik kejadian tidak lengkap", "incomplete location")
+        if lat is not None and lng is not None:
+            try:
+                lat, lng = float(lat), float(lng)
+            except (TypeError, ValueError):
+                raise AlertActionError("titik kejadian tidak valid", "invalid location") from None
+            if not (
+                math.isfinite(lat)
+                and math.isfinite(lng)
+                and -90 <= lat <= 90
+                and -180 <= lng <= 180
+            ):
+                raise AlertActionError("titik kejadian tidak valid", "invalid location")
+        else:
+            lat, lng = place.lat, place.lng
+        message, message_en = incident_message(found, place.name, description)
+        now_ms = int((time.time() if now is None else now) * 1000)
+        uid = uuid.uuid4().hex[:16]
+        fields: dict[str, Any] = {
+            "rule": INCIDENT,
+            "kind": INCIDENT,
+            "subject": found.id,
+            "subject_name": found.label,
+            "region_kode": place.kode,
+            "lat": lat,
+            "lng": lng,
+            "severity": severity,
+            "level_label": found.label,
+            "value": None,
+            "message": message,
+            "message_en": message_en,
+            "opened_ms": now_ms,
+            "updated_ms": now_ms,
+            "status": "open",
+        }
+        with self.engine.begin() as conn:
+            conn.execute(alerts_table.insert().values(uid=uid, city=self.city, **fields))
+            conn.execute(
+                audit_table.insert(),
+                audit_row(
+                    now_ms,
+                    actor,
+                    "incident.report",
+                    uid,
+                    {
+                        "category": found.id,
+                        "severity": severity,
+                        "region_kode": place.kode,
+                        "lat": lat,
+                        "lng": lng,
+                        "description": description,
+                    },
+                ),
+            )
+        live = {name: None for name in ALL_FIELDS} | fields | {"id": uid}
+        try:
+            self.live.merge({uid: live}, create=True)
+        except redis.RedisError as exc:
+            log.warning("incident %s recorded, live list not updated: %s", uid, exc)
+        return uid
 
     def acknowledge(self, alert_id: str, actor: str, now: float | None = None) -> dict[str, Any]:
         return self._act(

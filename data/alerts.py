@@ -15,7 +15,9 @@ Three layers, so the rules can be tested with a fake clock:
     (default 15 min): it rang, it passed, nobody needs to close it. An acknowledged one stays
     until a person resolves it, since someone has taken it on;
   * an alert a person resolved while its condition still held is not reopened until the
-    condition clears, or gets worse than it was.
+    condition clears, or gets worse than it was;
+  * an incident a person reported (data/alert_store.py: `report_incident`) is not the engine's:
+    it is never adopted, cleared or resolved here, only kept on the live list.
 - `AlertWorker`: every few seconds reads the live state from Redis, steps the engine, writes
   changes to SQL (queued in memory while the database is away, in order, so nothing is lost)
   and to the live list in Redis (rebuilt from SQL when Redis lost it).
@@ -344,10 +346,17 @@ class AlertEngine:
 
     def load(self, alerts: list[dict[str, Any]]) -> None:
         """Adopt unresolved alerts from SQL or the live list, so a restart opens no duplicate.
-        Their conditions hold until the next step says otherwise."""
+        Their conditions hold until the next step says otherwise. Only alerts of its own rules:
+        an incident a person reported (kind "incident") is never adopted, so never cleared or
+        resolved by the evaluator, even should a city name one of its rules "incident"."""
         for item in alerts:
             rule = self.rules.get(item.get("rule") or "")
             if rule is None or item.get("status") == "resolved":
+                continue
+            if (
+                item.get("kind") == alert_store.INCIDENT
+                or (item.get("kind") or rule.kind) != rule.kind
+            ):
                 continue
             severity = item.get("severity") or "info"
             level = max(

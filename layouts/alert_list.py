@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
+from data.alert_store import DESCRIPTION_MAX, INCIDENT, INCIDENT_CATEGORIES
 from data.city import City
+from data.regions import region_tree
 from layouts import ids
 from layouts.formatting import format_hhmm
 from layouts.i18n import Text
@@ -33,6 +35,13 @@ ALERT_TICKER_STATE = "alert-ticker-state"
 ALERT_SIGNAL = "alert-signal"  # Store: the live list's version, from the page's live feed
 ALERT_ACTION = "alert-action"  # {"type": ALERT_ACTION, "action": "ack" | "resolve", "alert": uid}
 ALERT_ASSIGN = "alert-assign"  # {"type": ALERT_ASSIGN, "alert": uid}: dropdown of OPDs
+# "Laporkan kejadian": an incident a person reports (on /alerts only; data/alert_store.py)
+INCIDENT_CATEGORY = "incident-category"
+INCIDENT_SEVERITY = "incident-severity"
+INCIDENT_REGION = "incident-region"
+INCIDENT_DESCRIPTION = "incident-description"
+INCIDENT_SUBMIT = "incident-submit"
+INCIDENT_FEEDBACK = "incident-feedback"
 
 TITLE = Text("Peringatan", "Alerts")
 NO_ALERTS = Text("Tidak ada peringatan aktif", "No active alerts")
@@ -57,6 +66,28 @@ STATUS_LABELS = {
     "resolved": Text("SELESAI", "RESOLVED"),
 }
 CLEARED = Text("KEMBALI NORMAL", "BACK TO NORMAL")
+INCIDENT_BADGE = Text("KEJADIAN", "INCIDENT")
+INCIDENT_TITLE = Text("Laporkan kejadian", "Report an incident")
+INCIDENT_LABELS = {
+    "category": Text("Jenis", "Kind"),
+    "severity": Text("Tingkat", "Severity"),
+    "region": Text("Kecamatan / desa", "Kecamatan / village"),
+    "description": Text("Uraian", "Description"),
+}
+INCIDENT_PLACEHOLDERS = {
+    "category": Text("pilih jenis…", "choose a kind…"),
+    "region": Text("cari kecamatan atau desa…", "search a kecamatan or village…"),
+    "description": Text(
+        "apa yang terjadi, di mana persisnya, sumber laporan",
+        "what happened, where exactly, who reported it",
+    ),
+}
+INCIDENT_SEND = Text("Laporkan", "Report")
+INCIDENT_SEVERITIES = {
+    "info": Text("Info", "Info"),
+    "warning": Text("Waspada", "Warning"),
+    "critical": Text("Kritis", "Critical"),
+}
 # Units for "3 mnt lalu", which the browser keeps current between list changes.
 AGE_UNITS = {
     "s": Text("dtk lalu", "s ago"),
@@ -106,12 +137,17 @@ def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.
     opened_s = (alert.get("opened_ms") or 0) / 1000
     zone = ZoneInfo(city.config.timezone)
     message = (alert.get("message_en") if lang == "en" else None) or alert.get("message") or ""
+    incident = alert.get("kind") == INCIDENT
+    subject_name = alert.get("subject_name")
+    category = INCIDENT_CATEGORIES.get(alert.get("subject") or "") if incident else None
+    if category is not None:
+        subject_name = category.label_en if lang == "en" else category.label
     where = " · ".join(
-        part
-        for part in (alert.get("subject_name"), _region_name(city, alert.get("region_kode")))
-        if part
+        part for part in (subject_name, _region_name(city, alert.get("region_kode"))) if part
     )
     badges = [html.Span(SEVERITY_LABELS[severity](lang), className="alert-severity")]
+    if incident:
+        badges.append(html.Span(INCIDENT_BADGE(lang), className="alert-kind"))
     badges.append(html.Span(STATUS_LABELS[status](lang), className=f"alert-status st-{status}"))
     if cleared and status != "resolved":
         badges.append(html.Span(CLEARED(lang), className="alert-status st-cleared"))
@@ -144,6 +180,8 @@ def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.
             )
         )
     classes = f"alert-row sev-{severity} st-{status}"
+    if incident:
+        classes += " is-incident"
     if cleared:
         classes += " is-cleared"
     if severity == "critical" and status == "open" and not cleared:
@@ -178,7 +216,12 @@ def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.
             html.Div(buttons, className="alert-actions"),
         ],
         className=classes,
-        **{"data-alert": uid, "data-severity": severity, "data-status": status},
+        **{
+            "data-alert": uid,
+            "data-severity": severity,
+            "data-status": status,
+            "data-kind": alert.get("kind") or "",
+        },
     )
 
 
@@ -294,6 +337,87 @@ def alert_ticker(city: City, lang: str = "id") -> html.Div:
     )
 
 
+def region_options(city: City) -> list[dict[str, str]]:
+    """Each kecamatan, then its desa/kelurahan, for the incident form's searchable dropdown."""
+    tree = region_tree(city)
+    options: list[dict[str, str]] = []
+    for kecamatan in tree.kecamatan:
+        options.append({"label": f"Kec. {kecamatan.name}", "value": kecamatan.kode})
+        for desa in tree.children(kecamatan.kode):
+            options.append({"label": f"{desa.name} (Kec. {kecamatan.name})", "value": desa.kode})
+    return options
+
+
+def incident_form(city: City, lang: str = "id") -> html.Div:
+    """ "Laporkan kejadian": what the desk learns of by phone, a report or a camera. On /alerts
+    only (the wall is read-mostly); filed under the name in the panel's "Petugas" field."""
+
+    def field(key: str, control: Any) -> html.Div:
+        return html.Div(
+            [html.Label(INCIDENT_LABELS[key](lang), htmlFor=control.id), control],
+            className=f"incident-field incident-{key}",
+        )
+
+    return html.Div(
+        [
+            html.H2(INCIDENT_TITLE(lang)),
+            html.Div(
+                [
+                    field(
+                        "category",
+                        dcc.Dropdown(
+                            id=INCIDENT_CATEGORY,
+                            options=[
+                                {"label": c.label_en if lang == "en" else c.label, "value": c.id}
+                                for c in INCIDENT_CATEGORIES.values()
+                            ],
+                            placeholder=INCIDENT_PLACEHOLDERS["category"](lang),
+                            searchable=False,
+                        ),
+                    ),
+                    field(
+                        "severity",
+                        dcc.Dropdown(
+                            id=INCIDENT_SEVERITY,
+                            options=[
+                                {"label": t(lang), "value": k}
+                                for k, t in INCIDENT_SEVERITIES.items()
+                            ],
+                            value="warning",
+                            clearable=False,
+                            searchable=False,
+                        ),
+                    ),
+                    field(
+                        "region",
+                        dcc.Dropdown(
+                            id=INCIDENT_REGION,
+                            options=region_options(city),
+                            placeholder=INCIDENT_PLACEHOLDERS["region"](lang),
+                        ),
+                    ),
+                    field(
+                        "description",
+                        dcc.Textarea(
+                            id=INCIDENT_DESCRIPTION,
+                            placeholder=INCIDENT_PLACEHOLDERS["description"](lang),
+                            maxLength=DESCRIPTION_MAX,
+                            rows=2,
+                            className="incident-text",
+                        ),
+                    ),
+                    html.Button(
+                        INCIDENT_SEND(lang), id=INCIDENT_SUBMIT, className="alert-btn incident-send"
+                    ),
+                ],
+                className="incident-fields",
+            ),
+            html.Div("", id=INCIDENT_FEEDBACK, className="incident-feedback", role="status"),
+        ],
+        className="panel incident-form",
+    )
+
+
 def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
     """`/alerts`: the full list for the command-centre desk operator."""
     return html.Div(
@@ -324,6 +448,7 @@ def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
                 className="wall-header",
             ),
             alert_ticker(city, lang),
+            incident_form(city, lang),
             alert_panel(city, lang),
             dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
             *live_feed_stores(("alerts",), lang),

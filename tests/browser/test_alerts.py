@@ -114,3 +114,89 @@ def test_alert001_alert_appears_chimes_and_is_acknowledged(browser, tmp_path):
             expect(wall.locator(".alert-row[data-severity='critical']")).to_have_count(1)
             assert wall_console.errors == []
         engine.dispose()
+
+
+def test_an_incident_reported_on_alerts_shows_in_the_list_and_on_the_wall_map(browser, tmp_path):
+    """Laporkan kejadian: a refused report says why in Bahasa; a good one appears in the list
+    (its description as text, not markup), in SQL with its audit row, and on the wall's map as
+    an incident marker; both consoles stay clean."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    description = "Air setinggi 50 cm di Jl. Cambai <b>tebal</b>"
+    with running_komando(data_dir) as url:
+        with open_page(browser, url + "alerts") as (page, console):
+            expect(page.locator("#incident-submit")).to_be_visible()
+            page.locator("#alert-actor").fill("Sari (uji)")
+            page.locator("#alert-actor").press("Enter")
+
+            page.locator("#incident-submit").click()  # nothing chosen yet
+            expect(page.locator("#incident-feedback")).to_have_text("Pilih jenis kejadian")
+            expect(page.locator("#incident-feedback")).to_have_class("incident-feedback is-error")
+
+            page.locator("#incident-category").click()
+            page.get_by_role("option", name="Banjir").click()
+            page.locator("#incident-severity").click()
+            page.get_by_role("option", name="Kritis").click()
+            page.locator("#incident-region").click()
+            page.keyboard.type("Cambai")
+            page.get_by_role("option", name="Kec. Cambai", exact=True).click()
+            page.locator("#incident-description").fill("ab")
+            page.locator("#incident-submit").click()
+            expect(page.locator("#incident-feedback")).to_have_text(
+                "Uraian kejadian minimal 3 karakter"
+            )
+
+            page.locator("#incident-description").fill(description)
+            page.locator("#incident-submit").click()
+            expect(page.locator("#incident-feedback")).to_have_text(
+                "Kejadian dilaporkan · Sari (uji)"
+            )
+            expect(page.locator("#incident-description")).to_have_value("")
+            row = page.locator(".alert-row.is-incident[data-kind='incident']")
+            expect(row).to_have_count(1, timeout=10_000)
+            expect(row).to_have_attribute("data-severity", "critical")
+            expect(row.locator(".alert-message")).to_have_text(
+                f"Banjir di Kec. Cambai: {description}"
+            )
+            expect(row.locator(".alert-message b")).to_have_count(0)  # text, never markup
+            expect(row.locator(".alert-kind")).to_have_text("KEJADIAN")
+            expect(row.locator(".alert-where")).to_have_text("Banjir · Kec. Cambai")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "alerts-incident.png"))
+
+            row.get_by_role("button", name="Akui").click()
+            expect(page.locator("#alert-feedback")).to_have_text("Diakui · Sari (uji)")
+            expect(
+                page.locator(".alert-row.is-incident[data-status='acknowledged']")
+            ).to_have_count(1, timeout=10_000)
+            assert console.errors == []
+
+        engine = make_engine(f"sqlite:///{data_dir / 'komando.sqlite3'}")
+        with engine.connect() as conn:
+            incident = conn.execute(
+                select(alerts_table).where(alerts_table.c.kind == "incident")
+            ).one()
+            audit = conn.execute(
+                select(audit_table.c.actor, audit_table.c.action)
+                .where(audit_table.c.subject == f"alert/{incident.uid}")
+                .order_by(audit_table.c.id)
+            ).all()
+        engine.dispose()
+        assert (incident.subject, incident.region_kode, incident.status) == (
+            "banjir",
+            "16.74.03",
+            "acknowledged",
+        )
+        assert [tuple(a) for a in audit] == [
+            ("Sari (uji)", "incident.report"),
+            ("Sari (uji)", "alert.acknowledge"),
+        ]
+
+        with open_page(browser, url) as (wall, wall_console):
+            pin = wall.locator(".incident-pin.sev-critical.cat-banjir")
+            expect(pin).to_have_count(1, timeout=20_000)
+            expect(pin).to_have_text("B")
+            expect(wall.locator("#incident-submit")).to_have_count(0)  # not on the wall
+            expect(wall.locator(".alert-row.is-incident")).to_have_count(1)
+            wall.screenshot(path=str(SCREENSHOTS / "wall-incident.png"))
+            assert wall_console.errors == []

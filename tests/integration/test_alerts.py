@@ -255,3 +255,74 @@ def test_a_restarted_evaluator_adopts_open_alerts(city, live_store, engine):
     clock.now += 60
     second.tick()
     assert len([r for r in sql_alerts(engine) if r.subject == "aq-cambai"]) == 1
+
+
+def test_an_incident_is_reported_acknowledged_and_resolved_and_the_evaluator_leaves_it(
+    city, live_store, engine, redis_url
+):
+    """A person reports a flood: it is in SQL with its audit row and on the live list; the
+    evaluator's rounds (hours of them, through a rebuild of the list) neither clear nor resolve
+    it; the desk acknowledges and resolves it like any alert."""
+    clock = FakeClock(T0)
+    worker = AlertWorker(city, live_store, engine, clock=clock)
+    worker.tick()
+    desk = AlertDesk(engine, AlertLive(connect(redis_url), "komando:test"), city)
+    uid = desk.report_incident(
+        "banjir", "critical", "16.74.03", "Air setinggi 50 cm di Jl. Cambai", "Budi", now=T0 + 1
+    )
+
+    (row,) = [r for r in sql_alerts(engine) if r.uid == uid]
+    assert (row.kind, row.rule, row.subject, row.status, row.severity) == (
+        "incident",
+        "incident",
+        "banjir",
+        "open",
+        "critical",
+    )
+    assert row.message == "Banjir di Kec. Cambai: Air setinggi 50 cm di Jl. Cambai"
+    _, alerts = feed(redis_url)
+    (live,) = [a for a in alerts if a["id"] == uid]
+    assert (live["kind"], live["status"], live["message_en"]) == (
+        "incident",
+        "open",
+        "Flood in Kec. Cambai: Air setinggi 50 cm di Jl. Cambai",
+    )
+    assert alerts[0]["id"] == uid  # the worst and newest comes first
+
+    # A restarted evaluator and hours of rounds, with the list rebuilt from SQL: still open.
+    worker = AlertWorker(city, live_store, engine, clock=clock)
+    for _ in range(4):
+        clock.now += 3600
+        changes = worker.tick()
+        assert [c for c in changes if c.alert.uid == uid] == []
+    worker._rebuild_live(clock.now)
+    _, alerts = feed(redis_url)
+    (live,) = [a for a in alerts if a["id"] == uid]
+    assert (live["status"], live["cleared_ms"]) == ("open", None)
+    assert [r.status for r in sql_alerts(engine) if r.uid == uid] == ["open"]
+
+    desk.acknowledge(uid, "Ani", now=clock.now)
+    desk.assign(uid, city.config.opds[0].id, "Ani", now=clock.now + 1)
+    clock.now += 5
+    worker.tick()
+    _, alerts = feed(redis_url)
+    assert [(a["status"], a["acknowledged_by"]) for a in alerts if a["id"] == uid] == [
+        ("acknowledged", "Ani")
+    ]
+    desk.resolve(uid, "Ani", "air surut", now=clock.now + 10)
+    (row,) = [r for r in sql_alerts(engine) if r.uid == uid]
+    assert (row.status, row.resolved_by, row.note) == ("resolved", "Ani", "air surut")
+    _, alerts = feed(redis_url)
+    assert [a["status"] for a in alerts if a["id"] == uid] == ["resolved"]
+    with engine.connect() as conn:
+        trail = conn.execute(
+            select(audit_table.c.actor, audit_table.c.action)
+            .where(audit_table.c.subject == f"alert/{uid}")
+            .order_by(audit_table.c.id)
+        ).all()
+    assert [tuple(t) for t in trail] == [
+        ("Budi", "incident.report"),
+        ("Ani", "alert.acknowledge"),
+        ("Ani", "alert.assign"),
+        ("Ani", "alert.resolve"),
+    ]
