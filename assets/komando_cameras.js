@@ -135,7 +135,8 @@
     var tile = this.grid.querySelector('[data-age-for="' + CSS.escape(camera) + '"]');
     if (!tile) return;
     var at = this.frameAt[camera];
-    var text = at === undefined ? "" : Math.max(0, Math.round((performance.now() - at) / 1000)) + " dtk";
+    var unit = (tile.closest("[lang]") || {}).lang === "en" ? " s" : " dtk";
+    var text = at === undefined ? "" : Math.max(0, Math.round((performance.now() - at) / 1000)) + unit;
     if (tile.textContent !== text) tile.textContent = text;
   };
 

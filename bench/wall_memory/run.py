@@ -43,6 +43,7 @@ def big_city(folder: Path) -> dict[str, str]:
     """bench/wall's city (500 sensors, 50 KPI tiles, 16 cameras) and the settings to run it."""
     spec = importlib.util.spec_from_file_location("wall_bench", ROOT / "bench" / "wall" / "run.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  (its dataclasses look it up)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     module.write_city(folder)
     return {"KOMANDO_CITIES_DIR": str(folder), "KOMANDO_CITY": module.CITY}

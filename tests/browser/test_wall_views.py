@@ -93,3 +93,15 @@ def test_wall006_the_wall_in_english_when_asked(browser: Browser, komando_url):
         expect(page.locator(".map-panel h2")).to_have_text("City map", timeout=15_000)
         page.goto(f"{komando_url}/?lang=id")
         expect(page.locator(".map-panel h2")).to_have_text("Peta kota", timeout=15_000)
+
+
+def test_wall007_dashs_undo_history_is_kept_short(wall_page):
+    # Dash records every interval tick in an undo history it never trims; a wall would grow
+    # by megabytes an hour. assets/komando_history.js cuts it back once a minute.
+    page, console = wall_page
+    page.wait_for_function(
+        "() => window.store && window.store.getState().history.past.length > 25", timeout=30_000
+    )
+    assert page.evaluate("window.komandoTrimHistory()") == 20
+    assert page.evaluate("window.store.getState().history.past.length") <= 21
+    assert console.errors == []
