@@ -265,3 +265,11 @@ def test_the_evaluator_never_adopts_clears_or_resolves_an_incident(city):
         assert engine.step(conditions, normal, now) == []
     engine.sync_statuses({"inc1": "resolved"})
     assert engine.active == {}
+
+
+def test_the_form_speaks_english_when_asked(city):
+    page = alerts_page(city, 1000, "en")
+    text = json.dumps(page.to_plotly_json(), default=lambda c: c.to_plotly_json())
+    for words in ("Report an incident", "Traffic accident", "Fallen tree", "Critical"):
+        assert words in text
+    assert "Laporkan kejadian" not in text
