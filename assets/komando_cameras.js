@@ -43,6 +43,7 @@
     this.fps = this.targetFps;
     this.urls = {};
     this.arrivals = {};
+    this.unrevoked = {};  // camera -> object URLs of pictures no longer shown
     this.frameAt = {};  // camera -> performance.now() of the moment its newest frame was taken
     this.failures = 0;
     this.slowSince = 0;
@@ -61,8 +62,11 @@
     var img = camera && this.image(camera);
     if (!img) return;
     var url = URL.createObjectURL(new Blob([body], {type: headers["content-type"] || "image/jpeg"}));
-    var previous = this.urls[camera];
-    img.onload = function () { if (previous) URL.revokeObjectURL(previous); };
+    // Every older picture's URL is revoked once a newer one shows: when frames come faster
+    // than they load, an onload is replaced before it runs, and its URL must not be lost.
+    var older = this.unrevoked[camera] || (this.unrevoked[camera] = []);
+    if (this.urls[camera]) older.push(this.urls[camera]);
+    img.onload = function () { while (older.length) URL.revokeObjectURL(older.shift()); };
     img.src = url;
     this.urls[camera] = url;
     img.dataset.state = headers["x-camera-state"] || "live";
@@ -76,29 +80,27 @@
     if (times.length > 50) times.shift();
   };
 
-  Grid.prototype.read = function (reader) {
-    var self = this;
+  /* A loop, not a chain of .then(pump): a promise that resolves to the next read's promise
+     keeps every earlier one alive for as long as the stream lasts (days, on a wall). */
+  Grid.prototype.read = async function (reader) {
     var buffer = new Uint8Array(0);
-    function pump() {
-      return reader.read().then(function (chunk) {
-        if (chunk.done) return;
-        buffer = concat(buffer, chunk.value);
-        for (;;) {
-          var headerEnd = indexOf(buffer, CRLFCRLF, 0);
-          if (headerEnd < 0) break;
-          var headers = parseHeaders(decoder.decode(buffer.subarray(0, headerEnd)));
-          var length = parseInt(headers["content-length"] || "-1", 10);
-          var start = headerEnd + 4;
-          if (length < 0) throw new Error("part without Content-Length");
-          if (buffer.length < start + length + 2) break;
-          self.show(headers, buffer.slice(start, start + length));
-          buffer = buffer.slice(start + length + 2);
-        }
-        self.failures = 0;
-        return pump();
-      });
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) return;
+      buffer = concat(buffer, chunk.value);
+      for (;;) {
+        var headerEnd = indexOf(buffer, CRLFCRLF, 0);
+        if (headerEnd < 0) break;
+        var headers = parseHeaders(decoder.decode(buffer.subarray(0, headerEnd)));
+        var length = parseInt(headers["content-length"] || "-1", 10);
+        var start = headerEnd + 4;
+        if (length < 0) throw new Error("part without Content-Length");
+        if (buffer.length < start + length + 2) break;
+        this.show(headers, buffer.slice(start, start + length));
+        buffer = buffer.slice(start + length + 2);
+      }
+      this.failures = 0;
     }
-    return pump();
   };
 
   Grid.prototype.connect = function () {

@@ -2,21 +2,13 @@
    the sections that changed; a section that is absent leaves its panel exactly as it is. */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   komando_feed: {
-    /* Merge {id: [colour, level, category, value, age]} into the sensor layer's features. */
-    sensors: function (feed, layer) {
-      if (!feed || !feed.sensors || !layer) throw window.dash_clientside.PreventUpdate;
-      var items = feed.sensors;
-      return {
-        type: "FeatureCollection",
-        features: layer.features.map(function (feature) {
-          var item = items[feature.properties.id];
-          if (!item) return feature;
-          var props = Object.assign({}, feature.properties, {
-            color: item[0], level: item[1], category: item[2], value: item[3], age: item[4],
-          });
-          return {type: "Feature", geometry: feature.geometry, properties: props};
-        }),
-      };
+    /* {id: [colour, level, category, value, age]} applied to the markers in place (see
+       komando_map.js); the layer's data prop is never replaced. Returns how many were applied,
+       into a store the tests read. */
+    sensors: function (feed) {
+      if (!feed || !feed.sensors) throw window.dash_clientside.PreventUpdate;
+      window.komando.map.updateSensors(feed.sensors);
+      return Object.keys(feed.sensors).length;
     },
 
     /* The alert list's version, when it moved: the alert panel's callbacks listen to it. */

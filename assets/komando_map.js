@@ -82,26 +82,58 @@ window.komando = Object.assign({}, window.komando, {
         permanent: true, direction: "center", className: "district-label", opacity: 1,
       });
     },
+    /* Sensor markers are updated in place by the live feed (komando_feed.js: sensors): the
+       layer's data is never replaced, so hundreds of markers are not re-created every second;
+       a marker changes its icon only when its colour does, and its tooltip is built when it
+       opens. `sensors` holds each marker's latest state, `sensorMarkers` the markers. */
+    sensors: {},
+    sensorMarkers: {},
+    sensorIcon: function (glyph, color) {
+      var html = '<div class="sensor-pin" style="background:' + color + '">' + glyph + "</div>";
+      return L.divIcon({className: "sensor-icon", html: html, iconSize: [30, 30], iconAnchor: [15, 15]});
+    },
     sensorPoint: function (feature, latlng) {
+      var map = window.komando.map;
       var p = feature.properties;
-      var html = '<div class="sensor-pin" style="background:' + p.color + '">' + p.glyph + "</div>";
-      return L.marker(latlng, {
-        icon: L.divIcon({className: "sensor-icon", html: html, iconSize: [30, 30], iconAnchor: [15, 15]}),
-        keyboard: false,
+      var state = map.sensors[p.id] || (map.sensors[p.id] = {
+        name: p.name, glyph: p.glyph, color: p.color, category: p.category, value: p.value,
+        age: p.age,
       });
+      var marker = L.marker(latlng, {icon: map.sensorIcon(state.glyph, state.color), keyboard: false});
+      marker.komandoColor = state.color;
+      map.sensorMarkers[p.id] = marker;  // a layer re-added (switched off and on) replaces it
+      return marker;
     },
     sensorTooltip: function (feature, layer) {
-      var p = feature.properties;
-      var box = document.createElement("div");
-      var title = document.createElement("b");
-      title.textContent = p.name;
-      box.appendChild(title);
-      [p.value + " · " + p.category, p.age].forEach(function (line) {
-        var row = document.createElement("div");
-        row.textContent = line;
-        box.appendChild(row);
+      var state = window.komando.map.sensors[feature.properties.id];
+      layer.bindTooltip(function () {
+        var box = document.createElement("div");
+        var title = document.createElement("b");
+        title.textContent = state.name;
+        box.appendChild(title);
+        [state.value + " · " + state.category, state.age].forEach(function (line) {
+          var row = document.createElement("div");
+          row.textContent = line;
+          box.appendChild(row);
+        });
+        return box;
+      }, {direction: "top", offset: [0, -14], className: "sensor-tooltip"});
+    },
+    /* The feed's {id: [colour, level, category, value, age]} applied to the markers. */
+    updateSensors: function (items) {
+      var map = window.komando.map;
+      Object.keys(items).forEach(function (id) {
+        var state = map.sensors[id];
+        if (!state) return;
+        var item = items[id];
+        state.color = item[0]; state.category = item[2]; state.value = item[3]; state.age = item[4];
+        var marker = map.sensorMarkers[id];
+        if (marker && marker.komandoColor !== state.color) {
+          marker.setIcon(map.sensorIcon(state.glyph, state.color));
+          marker.komandoColor = state.color;
+        }
+        if (marker && marker.isTooltipOpen()) marker.setTooltipContent(marker.getTooltip()._content);
       });
-      layer.bindTooltip(box, {direction: "top", offset: [0, -14], className: "sensor-tooltip"});
     },
     cameraPoint: function (feature, latlng) {
       var marker = L.marker(latlng, {

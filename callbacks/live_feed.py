@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 KPI_RECHECK_S = 30.0
 REGION_VALUES_EVERY_S = 30.0
+SENSOR_VALUES_EVERY_S = 10.0
 
 UNREACHABLE = Text("Data langsung tidak terjangkau (Redis)", "Live data unreachable (Redis)")
 
@@ -82,9 +83,19 @@ class FeedBuilder:
                 else ("", None)
             )
             if points is not None and "sensors" in want:
-                feed["sensors"] = sensor_items(self.city, points, now, lang)
+                items = sensor_items(self.city, points, now, lang)
                 versions["sensors"] = sensors_version
                 versions["newest_ts"] = max((ts for _, ts in points.values()), default=0.0)
+                # Markers change on the wall when a colour does; their numbers (shown on
+                # hover) are brought up to date every SENSOR_VALUES_EVERY_S.
+                colours = signature({sensor: item[0] for sensor, item in items.items()})
+                if (
+                    colours != known.get("sensors_sig")
+                    or now - float(known.get("sensors_at", 0)) >= SENSOR_VALUES_EVERY_S
+                ):
+                    feed["sensors"] = items
+                    versions["sensors_sig"] = colours
+                    versions["sensors_at"] = round(now)
             # Re-read now and then even when no value changed: a KPI becomes late by itself.
             recheck = now - float(known.get("kpis_at", 0)) > KPI_RECHECK_S
             kpis_version, kpi_points = (

@@ -64,9 +64,8 @@ def register(app: Dash) -> None:
     """The sensor layer and the freshness line follow the live feed in the browser."""
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="sensors"),
-        Output(ids.SENSORS, "data"),
+        Output(ids.SENSORS_APPLIED, "data"),
         Input(ids.FEED, "data"),
-        State(ids.SENSORS, "data"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="shading"),

@@ -13,6 +13,7 @@ FEED_VERSIONS = "live-feed-versions"  # Store: the browser's versions, and the s
 MAP = "city-map"
 DISTRICTS = "map-districts"
 SENSORS = "map-sensors"
+SENSORS_APPLIED = "map-sensors-applied"  # Store: how many sensors the last refresh updated
 CAMERAS_LAYER = "map-cameras"
 VILLAGES = "map-villages"
 SCHOOLS_LAYER = "map-schools"
