@@ -79,10 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--big", action="store_true", help="500 sensors, 50 KPIs, 16 cameras")
+    parser.add_argument(
+        "--no-grab",
+        action="store_true",
+        help="run without the grab role (tiles show placeholders): the page's own cost alone",
+    )
     args = parser.parse_args(argv)
     rows: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="komando-wall-memory-") as tmp:
         env = big_city(Path(tmp) / "cities") if args.big else {}
+        if args.no_grab:
+            env["KOMANDO_ROLES"] = "web,ingest"
         data = Path(tmp) / "data"
         data.mkdir()
         with running_komando(data, **env) as url, sync_playwright() as pw:
