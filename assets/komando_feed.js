@@ -87,28 +87,29 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return this._fill(feed.cameras, "camera", 3);
     },
 
-    /* Only the cells that changed since the last fill: every property Dash sets is an update of
-       its store and a render, and 50 tiles × 6 properties a second add up. */
-    _shown: {},
+    /* Only the cells the page does not already show: every property Dash sets is an update of
+       its store and a render, and 50 tiles × 6 properties a second add up. Compared with the
+       page itself, so a grid drawn anew (the router, a CCTV page turn) is always filled. */
     _fill: function (items, key, width) {
       var outputs = window.dash_clientside.callback_context.outputs_list;
-      // A page drawn anew (the router, a playlist) starts from its layout's values again.
-      var page = document.getElementById("page-content");
-      var root = page && page.firstElementChild;
-      if (root !== this._root) {
-        this._root = root;
-        this._shown = {};
-      }
-      var shown = this._shown;
       var noUpdate = window.dash_clientside.no_update;
+      function domId(id) {  // how Dash writes a pattern-matching id into the page
+        return "{" + Object.keys(id).sort().map(function (k) {
+          return JSON.stringify(k) + ":" + JSON.stringify(id[k]);
+        }).join(",") + "}";
+      }
+      function showing(el, property) {
+        if (property === "children") return el.textContent;
+        if (property === "className") return el.className;
+        return el.getAttribute(property);
+      }
       var columns = [];
       for (var column = 0; column < width; column++) {
         columns.push(outputs[column].map(function (output) {
           var item = items[output.id[key]];
           if (!item) return noUpdate;
-          var cell = key + ":" + output.id[key] + ":" + output.property + ":" + column;
-          if (shown[cell] === item[column]) return noUpdate;
-          shown[cell] = item[column];
+          var el = document.getElementById(domId(output.id));
+          if (el && showing(el, output.property) === String(item[column])) return noUpdate;
           return item[column];
         }));
       }
