@@ -3,12 +3,11 @@
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   komando_feed: {
     /* {id: [colour, level, category, value, age]} applied to the markers in place (see
-       komando_map.js); the layer's data prop is never replaced. Returns how many were applied,
-       into a store the tests read. */
+       komando_map.js); the layer's data prop is never replaced. The work is the side effect: no
+       store is written (each store update costs a render of every connected component). */
     sensors: function (feed) {
-      if (!feed || !feed.sensors) throw window.dash_clientside.PreventUpdate;
-      window.komando.map.updateSensors(feed.sensors);
-      return Object.keys(feed.sensors).length;
+      if (feed && feed.sensors) window.komando.map.updateSensors(feed.sensors);
+      throw window.dash_clientside.PreventUpdate;
     },
 
     /* The alert list's version, when it moved: the alert panel's callbacks listen to it. */

@@ -11,7 +11,6 @@ from dash import Dash
 from callbacks import (
     alert_map,
     camera_tiles,
-    clock,
     kpi_tiles,
     live_feed,
     map_drill,
@@ -24,7 +23,6 @@ from settings import Settings
 
 
 def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) -> None:
-    clock.register(app)
     playlist.register(app)
     live_feed.register(app, reader, city, settings)
     sensor_map.register(app)

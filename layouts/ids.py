@@ -1,7 +1,6 @@
 """Every component id of the pages, in one place. Per-item ids are dicts for MATCH/ALL."""
 
 WALL_TICK = "wall-tick"
-CLOCK_TICK = "clock-tick"
 CLOCK_TIME = "clock-time"
 CLOCK_DATE = "clock-date"
 FRESHNESS = "data-freshness"

@@ -75,7 +75,6 @@ def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
             *live_feed_stores(
                 ("alerts", "cameras", "freshness", "kpis", "regions", "sensors"), lang
             ),
-            dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         ],
         className="wall",
         lang=lang,
