@@ -55,10 +55,12 @@ def register(
     client = store.client if store is not None else connect(settings.redis_url or "")
     desk = AlertDesk(engine, AlertLive(client, settings.redis_namespace), city)
 
+    # The list and the ticker from one read of the live list (both pages show both).
     @app.callback(
         Output(ui.ALERT_LIST, "children"),
         Output(ui.ALERT_STATE, "data"),
         Output(ui.ALERT_CRITICAL, "data"),
+        Output(ui.ALERT_TICKER, "children"),
         Input(ui.ALERT_SIGNAL, "data"),
         State(ui.ALERT_STATE, "data"),
         State(LANG, "data"),
@@ -72,26 +74,10 @@ def register(
             raise PreventUpdate from exc
         if alerts is None:  # unchanged: 204
             raise PreventUpdate
-        rows = ui.alert_rows(alerts, city, normal_lang(lang), time.time())
-        return rows, {"version": version}, ui.critical_open(alerts)
-
-    @app.callback(
-        Output(ui.ALERT_TICKER, "children"),
-        Output(ui.ALERT_TICKER_STATE, "data"),
-        Input(ui.ALERT_SIGNAL, "data"),
-        State(ui.ALERT_TICKER_STATE, "data"),
-        State(LANG, "data"),
-    )
-    @logged
-    async def refresh_ticker(_tick, state, lang):
-        try:
-            version, alerts = await feed.active((state or {}).get("version", ""))
-        except redis.RedisError as exc:
-            log.warning("alert ticker: Redis unavailable: %s", exc)
-            raise PreventUpdate from exc
-        if alerts is None:
-            raise PreventUpdate
-        return ui.ticker_content(alerts, normal_lang(lang)), {"version": version}
+        lang = normal_lang(lang)
+        rows = ui.alert_rows(alerts, city, lang, time.time())
+        ticker = ui.ticker_content(alerts, lang)
+        return rows, {"version": version}, ui.critical_open(alerts), ticker
 
     @app.callback(
         Output(ui.ALERT_FEEDBACK, "children"),

@@ -35,6 +35,7 @@ from data.history import kpi_values, write_rows
 from data.kpis import compute_kpis, compute_region_kpis, region_kpi_rows
 from data.live_store import LiveStore
 from data.models import KpiValue
+from data.rebuild import latest_kpis
 from data.regions import region_tree
 from data.simulator import Simulator
 
@@ -228,17 +229,5 @@ def backfill_history(engine: Engine, city: City, now: float | None = None) -> in
 
 def publish_operator_latest(engine: Engine, city: City, store: LiveStore) -> int:
     """Operator KPIs have no live tick: make their newest (back-filled) values live."""
-    latest = []
-    with engine.connect() as conn:
-        for kpi in city.config.kpis:
-            if kpi.source.type != "operator":
-                continue
-            row = conn.execute(
-                select(kpi_values.c.ts_ms, kpi_values.c.value)
-                .where(kpi_values.c.kpi_id == kpi.id, kpi_values.c.region_kode == "")
-                .order_by(kpi_values.c.ts_ms.desc())
-                .limit(1)
-            ).first()
-            if row is not None:
-                latest.append(KpiValue(kpi_id=kpi.id, ts=row.ts_ms / 1000, value=row.value))
-    return store.write_kpis(latest)
+    operator = {k.id for k in city.config.kpis if k.source.type == "operator"}
+    return store.write_kpis(v for v in latest_kpis(engine, city) if v.kpi_id in operator)

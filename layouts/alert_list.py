@@ -31,7 +31,6 @@ ALERT_SOUND = "alert-sound"  # button: switch the chime on (a user gesture unloc
 ALERT_ACTOR = "alert-actor"  # who acts, until accounts exist (issue 6)
 ALERT_FEEDBACK = "alert-feedback"
 ALERT_TICKER = "alert-ticker"
-ALERT_TICKER_STATE = "alert-ticker-state"
 ALERT_SIGNAL = "alert-signal"  # Store: the live list's version, from the page's live feed
 ALERT_ACTION = "alert-action"  # {"type": ALERT_ACTION, "action": "ack" | "resolve", "alert": uid}
 ALERT_ASSIGN = "alert-assign"  # {"type": ALERT_ASSIGN, "alert": uid}: dropdown of OPDs
@@ -329,7 +328,6 @@ def alert_ticker(city: City, lang: str = "id") -> html.Div:
                 id=ALERT_TICKER,
                 className="alert-ticker-line",
             ),
-            dcc.Store(id=ALERT_TICKER_STATE, data={"version": ""}),
             dcc.Store(id=ALERT_SIGNAL),
         ],
         className="alert-ticker",

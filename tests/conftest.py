@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import Engine
 
 from data.city import City, load_city
+from data.db.engine import make_engine
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
+from runner import prepare_database
 from settings import PROJECT_ROOT
 from tests.pg_server import TemporaryPostgres
 
@@ -67,6 +70,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'komando.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(database_url: str, city: City) -> Iterator[Engine]:
+    """A migrated database (SQLite or PostgreSQL) holding the demo city's record."""
+    engine = make_engine(database_url)
+    prepare_database(engine, city)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

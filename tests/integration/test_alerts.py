@@ -38,14 +38,6 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def engine(database_url, city):
-    engine = make_engine(database_url)
-    prepare_database(engine, city)
-    yield engine
-    engine.dispose()
-
-
 def feed(redis_url, known=""):
     async def read():
         reader = LiveReader(redis_url, "komando:test")

@@ -3,26 +3,15 @@ and onto the tiles."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import insert
 
-from data.db.engine import make_engine
 from data.db.models import KpiValue
 from data.history import BatchWriter
 from data.ingest import IngestWorker
 from data.kpi_baseline import previous_values
-from runner import prepare_database
 
 NOW = 1_795_000_000.0
 DAY = 86_400
-
-
-@pytest.fixture
-def engine(database_url, city):
-    engine = make_engine(database_url)
-    prepare_database(engine, city)
-    yield engine
-    engine.dispose()
 
 
 def rows(kpi_id: str, *points: tuple[float, float], region: str = "") -> list[dict]:

@@ -16,25 +16,16 @@ from sqlalchemy import bindparam, text
 from starlette.testclient import TestClient
 
 from data.backfill import backfill_history
-from data.history import BatchWriter, count_rows, kpi_values, make_engine, write_rows
+from data.history import BatchWriter, count_rows, kpi_values, write_rows
 from data.history_queries import LATEST_SQL, REGION_MEANS_SQL, kpi_region_means, kpi_series
 from data.ingest import IngestWorker
 from data.kpi_report import build_review, parse_query
 from data.live_reader import LiveReader
 from data.pipeline import IngestPipeline
-from runner import prepare_database
 from server.kpi_export import add_kpi_export_routes
 
 WIB = ZoneInfo("Asia/Jakarta")
 DAY0 = datetime(2026, 11, 2, tzinfo=WIB).timestamp()  # a Monday, local midnight
-
-
-@pytest.fixture
-def engine(database_url, city):
-    engine = make_engine(database_url)
-    prepare_database(engine, city)
-    yield engine
-    engine.dispose()
 
 
 def test_region_kpis_come_from_every_source_in_redis(engine, city, live_store, redis_url):

@@ -39,14 +39,6 @@ SHARED_AIR = (
 WIB = ZoneInfo("Asia/Jakarta")
 
 
-@pytest.fixture
-def engine(database_url, city):
-    engine = make_engine(database_url)
-    prepare_database(engine, city)
-    yield engine
-    engine.dispose()
-
-
 def test_city_registry_is_mirrored_into_sql(engine, city):
     with engine.connect() as conn:
         regions = {r.kode: r for r in conn.execute(select(Region))}
