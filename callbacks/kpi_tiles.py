@@ -62,10 +62,12 @@ def trend_badge(
     change = kpi_status.trend(kpi, current, previous)
     if change.arrow is None or change.delta is None:
         return "", "kpi-trend"
-    arrow = {"up": "▲", "down": "▼", "flat": "▬"}[change.arrow]
-    judged = {True: "better", False: "worse", None: "flat"}[change.improved]
-    period = PERIOD_WORDS[kpi.cadence](lang)
     amount = format_number(abs(change.delta), kpi.decimals)
+    flat = change.arrow == "flat" or amount == format_number(0, kpi.decimals)
+    arrow = "▬" if flat else {"up": "▲", "down": "▼"}[change.arrow]
+    # A change too small to show at the KPI's decimals is no change to the eye either.
+    judged = "flat" if flat else {True: "better", False: "worse", None: "flat"}[change.improved]
+    period = PERIOD_WORDS[kpi.cadence](lang)
     return f"{arrow} {amount} {period}", f"kpi-trend {judged}"
 
 

@@ -148,3 +148,9 @@ def test_a_trend_is_judged_by_the_kpis_direction(city):
     )
     assert trend_badge(kpis["pm25_rata_rata"], 20.0, None) == ("", "kpi-trend")
     assert trend_badge(kpis["pm25_rata_rata"], 20.0, 20.01)[1] == "kpi-trend flat"
+
+
+def test_a_change_too_small_to_show_is_flat(city):
+    kpis = {k.id: k for k in city.config.kpis}
+    # Parking has no decimals: 10.2 against 10.0 would read "▲ 0".
+    assert trend_badge(kpis["okupansi_parkir"], 10.2, 10.0) == ("▬ 0 vs kemarin", "kpi-trend flat")
