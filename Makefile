@@ -6,7 +6,9 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --require-hashes
 
 .PHONY: run test lint format lock bench clean
 
+# First start: an admin with a random password is made and shown once (never when one exists).
 run: $(VENV)/.run-deps
+	$(BIN)/python -m data users first-run
 	$(BIN)/python app.py
 
 test: $(VENV)/.test-deps

@@ -11,9 +11,12 @@ import logging
 import signal
 import socket
 import sys
+from typing import Any
+from urllib.parse import urlsplit
 
 from dash import Dash
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from callbacks import alert_list as alert_list_page
 from callbacks import cctv as cctv_page
@@ -21,12 +24,15 @@ from callbacks import intake as intake_page
 from callbacks import kpi_review as kpi_review_page
 from callbacks import operator as operator_page
 from callbacks import register_all, router
+from data import access
+from data.accounts import LoginThrottle, SessionStore
+from data.camera_views import CameraViewLog
 from data.city import City, load_city
 from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from data.pipeline import IngestPipeline
-from layouts.alert_list import alerts_page
+from layouts.alert_list import ALERT_FEEDBACK, INCIDENT_FEEDBACK, alerts_page
 from layouts.cctv import cctv_layout
 from layouts.intake import intake_layout
 from layouts.kpi_review import kpi_review_layout
@@ -34,9 +40,12 @@ from layouts.operator import operator_layout
 from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
+from server.access_gate import AccessGate, SecurityHeaders
+from server.callback_policy import CallbackPolicy
 from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
 from server.kpi_export import add_kpi_export_routes
+from server.login_routes import add_login_routes
 from server.video_routes import add_video_routes
 from server.web_server import KomandoServer
 from settings import PROJECT_ROOT, Settings
@@ -64,46 +73,84 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     # Routes before the server starts: Dash's FastAPI backend then adds a catch-all page route.
     hub = FrameHub(reader)
     app.server.state.frame_hub = hub  # for tests and metrics: how many Redis reads fan-out saved
-    app.server.state.video = add_video_routes(app.server, hub, city, settings)
     engine = make_engine(settings.effective_database_url)  # connects on first use, not here
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
+    views = CameraViewLog(engine, store.client, settings.redis_namespace)
+    app.server.state.video = add_video_routes(app.server, hub, city, settings, views)
     add_ingest_routes(app.server, IngestPipeline(city, store, None, engine), engine, city)
     # Pages appear through the router, so callbacks may target components not yet on screen.
     app.config.suppress_callback_exceptions = True
     app.layout = shell()
     pages: dict[str, router.Page] = {
-        "/": lambda lang: wall_layout(city, settings, lang),
-        "/cctv": lambda lang: cctv_layout(
-            city, settings.camera_fps, settings.wall_refresh_ms, lang
+        "/": lambda c, lang: wall_layout(c, settings, lang),
+        "/cctv": lambda c, lang: cctv_layout(
+            c, settings.camera_fps, settings.wall_refresh_ms, lang
+        ),
+        "/operator": lambda c, lang: operator_layout(c, lang),
+        "/admin/data": lambda c, lang: intake_layout(c, lang),
+        "/kpi": lambda c, lang: kpi_review_layout(c, lang),
+        "/alerts": lambda c, lang: alerts_page(
+            c, settings.wall_refresh_ms, lang, access.may_act_on_alerts(access.current_principal())
         ),
     }
-    register_all(app, reader, city, settings)
-    cctv_page.register(app, city, settings)
-    if settings.operator_page_enabled:
-        pages["/operator"] = lambda lang: operator_layout(city, lang)
+    # Each panel's callbacks are callable only by the roles of the pages that show it; the
+    # gate refuses any callback registered outside these blocks.
+    policy = CallbackPolicy()
+    with policy.roles(app, access.LIVE_VIEWERS, frozenset({"/", "/cctv"})):
+        register_all(app, reader, city, settings)
+        cctv_page.register(app, city, settings)
+    with policy.roles(app, frozenset({access.ADMIN, access.OPD})):
         operator_page.register(app, city, engine, store)
-        pages["/admin/data"] = lambda lang: intake_layout(city, lang)
+    with policy.roles(app, frozenset({access.ADMIN, access.OPERATOR})):
         intake_page.register(app, city, engine, store)
-    else:
-        pages["/operator"] = "Halaman Input Data OPD"
-        pages["/admin/data"] = "Halaman Data Masuk"
     # The mayor's review (issue 5): the page, its callbacks, CSV export and printable report.
-    pages["/kpi"] = lambda lang: kpi_review_layout(city, lang)
-    kpi_review_page.register(app, city, engine, reader)
+    with policy.roles(app, access.STAFF):
+        kpi_review_page.register(app, city, engine, reader)
     add_kpi_export_routes(app.server, city, engine)
-    # Alerts (issue 5): the desk's full list, gated like /operator until accounts exist (its
-    # buttons change records); the panel's callbacks also serve the wall.
-    pages["/alerts"] = (
-        (lambda lang: alerts_page(city, settings.wall_refresh_ms, lang))
-        if settings.operator_page_enabled
-        else "Halaman Daftar Peringatan"
-    )
-    alert_list_page.register(app, reader, city, settings, engine, store)
-    router.register(app, pages)
+    # Alerts: every live viewer reads the panel; only the desk's roles act on it.
+    with policy.roles(app, access.LIVE_VIEWERS, frozenset({"/", "/alerts"})):
+        alert_list_page.register(app, reader, city, settings, engine, store)
+    policy.narrow(app, ALERT_FEEDBACK, access.ALERT_ACTORS)
+    policy.narrow(app, INCIDENT_FEEDBACK, access.ALERT_ACTORS)
+    with policy.roles(app, access.ANY_SIGNED_IN):
+        router.register(app, city, pages)
+    _guard(app, settings, engine, store, policy, city)
     # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
     # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.
     app._setup_server()
     return app
+
+
+def _guard(
+    app: Dash,
+    settings: Settings,
+    engine: Engine,
+    store: LiveStore,
+    policy: CallbackPolicy,
+    city: City,
+) -> None:
+    """Accounts (issue 6): sign-in routes, and the gate in front of every request."""
+    sessions = SessionStore(engine, store.client, settings.redis_namespace)
+    throttle = LoginThrottle(store.client, settings.redis_namespace)
+    tiles = [_origin(settings.tile_url)] if settings.tile_url else []
+    headers = SecurityHeaders(
+        app.csp_hashes(), [t for t in tiles if t], settings.display_frame_ancestors
+    )
+    gate = AccessGate(app.server, sessions, policy, headers, settings.cookie_secure)
+    app.server.guard_with(lambda dispatch: _gate_over(gate, dispatch))
+    add_login_routes(app.server, engine, sessions, throttle, gate, city.config.name)
+    app.server.state.sessions = sessions
+    app.server.state.callback_policy = policy
+
+
+def _gate_over(gate: AccessGate, dispatch: Any) -> AccessGate:
+    gate.app = dispatch
+    return gate
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def _check_port_free(host: str, port: int) -> None:

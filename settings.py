@@ -96,22 +96,23 @@ class Settings(BaseSettings):
         "keeps the map readable when the command centre has no internet link.",
     )
     tile_attribution: str = Field(default="", title="Attribution shown for the basemap tiles")
-    operator_page: Literal["auto", "on", "off"] = Field(
+    cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",
-        title="OPD operator data-entry page (/operator)",
-        description="Until accounts exist it has no login: 'auto' enables it only when the web "
-        "server listens on loopback (a local demo), 'on' everywhere, 'off' never.",
+        title="Mark session cookies Secure (HTTPS only)",
+        description="'auto': when the request came over HTTPS (behind a proxy, run uvicorn with "
+        "--proxy-headers so it knows); 'always' for any public deployment; 'never' for a plain "
+        "HTTP intranet.",
+    )
+    display_frame_ancestors: str = Field(
+        default="",
+        title="Origins that may frame a wall display's page (CSP frame-ancestors)",
+        description="Empty: no page may be framed. E.g. 'https://portal.kota.go.id' for a "
+        "signage system that shows the wall inside its own page. Signed-in people's pages are "
+        "never framed.",
     )
     camera_shard: str = Field(
         default="all",
         title="Cameras this grab process takes: I/N (by crc32 of the camera id) or 'all'",
-    )
-    camera_access: Literal["auto", "all", "street", "none"] = Field(
-        default="auto",
-        title="Who may watch which camera, until accounts exist",
-        description="School cameras show children. 'auto': every camera when the web server "
-        "listens on loopback (a local demo), street cameras only otherwise; 'all'; 'street'; "
-        "'none'.",
     )
     mqtt_url: str | None = Field(
         default=None,
@@ -172,18 +173,6 @@ class Settings(BaseSettings):
         if stalled is not None and value <= stalled:
             raise ValueError("must be longer than KOMANDO_CAMERA_STALLED_AFTER_S")
         return value
-
-    def camera_allowed(self, kind: str) -> bool:
-        access = self.camera_access
-        if access == "auto":
-            access = "all" if self.host in ("127.0.0.1", "localhost", "::1") else "street"
-        return access == "all" or (access == "street" and kind == "street")
-
-    @property
-    def operator_page_enabled(self) -> bool:
-        if self.operator_page == "auto":
-            return self.host in ("127.0.0.1", "localhost", "::1")
-        return self.operator_page == "on"
 
     @property
     def effective_secrets_dir(self) -> Path:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.logged import logged
+from data.access import current_principal, may_act_on_alerts
 from data.alert_store import AlertActionError, AlertDesk, AlertFeed, AlertLive
 from data.city import City
 from data.live_reader import LiveReader
@@ -75,7 +76,8 @@ def register(
         if alerts is None:  # unchanged: 204
             raise PreventUpdate
         lang = normal_lang(lang)
-        rows = ui.alert_rows(alerts, city, lang, time.time())
+        can_act = may_act_on_alerts(current_principal())
+        rows = ui.alert_rows(alerts, city, lang, time.time(), can_act)
         ticker = ui.ticker_content(alerts, lang)
         return rows, {"version": version}, ui.critical_open(alerts), ticker
 
@@ -84,12 +86,11 @@ def register(
         Output(ui.ALERT_STATE, "data", allow_duplicate=True),
         Input({"type": ui.ALERT_ACTION, "action": ALL, "alert": ALL}, "n_clicks"),
         Input({"type": ui.ALERT_ASSIGN, "alert": ALL}, "value"),
-        State(ui.ALERT_ACTOR, "value"),
         State(LANG, "data"),
         prevent_initial_call=True,
     )
     @logged
-    async def act(_clicks, _assignees, actor, lang):
+    async def act(_clicks, _assignees, lang):
         lang = normal_lang(lang)
         trigger = ctx.triggered_id
         value = ctx.triggered[0]["value"] if ctx.triggered else None
@@ -97,7 +98,10 @@ def register(
         if not isinstance(trigger, dict) or not value:
             raise PreventUpdate
         uid = trigger["alert"]
-        who = (actor or "").strip() or ui.DEFAULT_ACTOR("id")
+        principal = current_principal()
+        if not may_act_on_alerts(principal):  # the gate refuses first; this is the second lock
+            raise PreventUpdate
+        who = principal.name  # type: ignore[union-attr]  (unique, unlike display names)
         try:
             if trigger["type"] == ui.ALERT_ASSIGN:
                 action = "assign"
@@ -118,8 +122,7 @@ def register(
         # A forgotten version makes the next tick redraw the list with the change.
         return f"{DONE[action](lang)} · {who}", {"version": ""}
 
-    if settings.operator_page_enabled:  # the form is on /alerts, gated like the page itself
-        register_incident_form(app, desk)
+    register_incident_form(app, desk)
 
     # The page's live feed carries the list's version; only when it moves do the list and the
     # ticker ask the server (so an idle wall makes one request a second, not three).
@@ -161,16 +164,18 @@ def register_incident_form(app: Dash, desk: AlertDesk) -> None:
         State(ui.INCIDENT_SEVERITY, "value"),
         State(ui.INCIDENT_REGION, "value"),
         State(ui.INCIDENT_DESCRIPTION, "value"),
-        State(ui.ALERT_ACTOR, "value"),
         State(LANG, "data"),
         prevent_initial_call=True,
     )
     @logged
-    async def report_incident(clicks, category, severity, region, description, actor, lang):
+    async def report_incident(clicks, category, severity, region, description, lang):
         if not clicks:
             raise PreventUpdate
         lang = normal_lang(lang)
-        who = (actor or "").strip() or ui.DEFAULT_ACTOR("id")
+        principal = current_principal()
+        if not may_act_on_alerts(principal):
+            raise PreventUpdate
+        who = principal.name  # type: ignore[union-attr]  (unique, unlike display names)
         error = "incident-feedback is-error"
         try:
             await asyncio.to_thread(

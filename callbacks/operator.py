@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from callbacks.logged import logged
+from data.access import current_principal, may_enter_for_opd
 from data.city import City, KpiConfig
 from data.db.models import AuditEntry
 from data.live_store import LiveStore
@@ -41,7 +42,6 @@ from layouts.operator import (
     MAX_UPLOAD_BYTES,
     NO_OPD,  # noqa: F401  (re-exported: the Bahasa text, as tests compare it)
     NO_OPD_TEXT,
-    OP_ACTOR,
     OP_FORM,
     OP_HISTORY,
     OP_OPD,
@@ -361,6 +361,12 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
     zone = ZoneInfo(city.config.timezone)
 
     async def save(check: Check, opd_id: str, channel: str, lang: str) -> tuple[Check, bool]:
+        if not may_enter_for_opd(current_principal(), opd_id or ""):
+            refused = Text(
+                "Akun ini tidak berhak mengisi data OPD tersebut.",
+                "This account may not enter data for that OPD.",
+            )(lang)
+            return Check(check.rows, [refused], [], check.actor, check.notes), False
         if not check.can_save:
             return check, False
         try:
@@ -389,7 +395,7 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
     async def show_opd(opd_id, lang):
         lang = normal_lang(lang)
         now = time.time()
-        if not opd_id or not operator_kpis(city, opd_id):
+        if not opd_id or not operator_kpis(city, opd_id) or not _may(opd_id):
             return (
                 empty_note(NO_OPD_TEXT(lang)),
                 EXAMPLE_PLACEHOLDER,
@@ -416,7 +422,7 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
     @logged
     async def show_history(opd_id, _saved, lang):
         lang = normal_lang(lang)
-        kpi_ids = [k.id for k in operator_kpis(city, opd_id)] if opd_id else []
+        kpi_ids = [k.id for k in operator_kpis(city, opd_id)] if opd_id and _may(opd_id) else []
         if not kpi_ids:
             return empty_note(NO_OPD_TEXT(lang))
         try:
@@ -431,7 +437,6 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Output(OP_SAVED, "data"),
         Input(OP_SAVE, "n_clicks"),
         State(OP_OPD, "value"),
-        State(OP_ACTOR, "value"),
         State(row_id(OP_PERIOD, ALL), "value"),
         State(row_id(OP_VALUE, ALL), "value"),
         State(LANG, "data"),
@@ -440,18 +445,18 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         running=[(Output(OP_SAVE, "disabled"), True, False)],
     )
     @logged
-    async def save_form(n_clicks, opd_id, actor, _periods, _values, lang):
+    async def save_form(n_clicks, opd_id, _periods, _values, lang):
         lang = normal_lang(lang)
         if not n_clicks:
             raise PreventUpdate
         # By KPI id rather than by position: both lists come from the rows on screen.
-        periods_by_kpi = {item["id"]["kpi"]: item.get("value") for item in ctx.states_list[2]}
+        periods_by_kpi = {item["id"]["kpi"]: item.get("value") for item in ctx.states_list[1]}
         rows = [
             (item["id"]["kpi"], periods_by_kpi.get(item["id"]["kpi"]), item.get("value"))
-            for item in ctx.states_list[3]
+            for item in ctx.states_list[2]
         ]
         now = time.time()
-        check = check_form(city, opd_id, actor, rows, now, lang)
+        check = check_form(city, opd_id, _actor(), rows, now, lang)
         check, saved = await save(check, opd_id, "form", lang)
         view = result_view(
             check.rows,
@@ -471,18 +476,17 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         Input(OP_UPLOAD, "contents"),
         State(OP_UPLOAD, "filename"),
         State(OP_OPD, "value"),
-        State(OP_ACTOR, "value"),
         State(LANG, "data"),
         prevent_initial_call=True,
         running=[(Output(OP_UPLOAD, "disabled"), True, False)],
     )
     @logged
-    async def upload_csv(contents, filename, opd_id, actor, lang):
+    async def upload_csv(contents, filename, opd_id, lang):
         if not contents:
             raise PreventUpdate
         lang = normal_lang(lang)
         now = time.time()
-        check = await run_in_threadpool(check_upload, city, opd_id, actor, contents, now, lang)
+        check = await run_in_threadpool(check_upload, city, opd_id, _actor(), contents, now, lang)
         check, saved = await save(check, opd_id, "csv", lang)
         file_note = f"{Text('Berkas', 'File')(lang)}: {filename}"
         view = result_view(
@@ -499,6 +503,16 @@ def register(app: Dash, city: City, engine: Engine, store: LiveStore | None) -> 
         # Contents cleared so that choosing the same file again (after picking the OPD, say)
         # is a new upload.
         return view, now if saved else no_update, None
+
+
+def _may(opd_id: str) -> bool:
+    return may_enter_for_opd(current_principal(), opd_id)
+
+
+def _actor() -> str:
+    """The audit trail names the signed-in account (the gate lets no one in without one)."""
+    principal = current_principal()
+    return principal.name if principal is not None else ""
 
 
 def _saved_at(now: float, zone: ZoneInfo, city: City) -> str:

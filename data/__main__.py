@@ -6,6 +6,9 @@ python -m data keys create --name "AQ stations" --opd dlh
 python -m data keys list | keys revoke <prefix>
 python -m data import-csv FILE --time-column T --value-column V (--sensor-column S | --sensor ID)
 python -m data dead-letters [--limit N]
+python -m data users create-admin NAME | users create NAME --role R | users list
+python -m data displays create --name N --view / | displays list | displays revoke ID
+python -m data audit [--limit N] [--csv]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from data import accounts_cli
 from runner import configure_logging, main_for_roles
 from settings import describe_errors, load_settings
 
@@ -230,6 +234,7 @@ def main(argv: list[str]) -> int:
     history.add_argument("--bucket", choices=["hour", "day"], default="day")
     letters = sub.add_parser("dead-letters", help="show the most recent refused records")
     letters.add_argument("--limit", type=int, default=20)
+    accounts_cli.add_parsers(sub)
     args = parser.parse_args(argv)
     commands = {
         "migrate": cmd_migrate,
@@ -237,6 +242,9 @@ def main(argv: list[str]) -> int:
         "import-csv": cmd_import_csv,
         "dead-letters": cmd_dead_letters,
         "history": cmd_history,
+        "users": lambda a: accounts_cli.cmd_users(a, _context),
+        "displays": lambda a: accounts_cli.cmd_displays(a, _context),
+        "audit": lambda a: accounts_cli.cmd_audit(a, _context),
     }
     if args.command in (None, "run"):
         return main_for_roles(frozenset({"ingest"}))

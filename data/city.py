@@ -96,6 +96,33 @@ class SchoolConfig(_Strict):
     region: str = Field(pattern=KODE_PATTERN)
     lat: float = Field(ge=-11.5, le=6.5)
     lng: float = Field(ge=94.0, le=141.5)
+    viewing_hours: str | None = Field(
+        default=None,
+        title="Local hours parents may watch this school's cameras, e.g. '06:30-14:00'; "
+        "empty: any time",
+    )
+    viewing_days: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5, 6, 7],
+        title="ISO weekdays parents may watch (1 = Monday … 7 = Sunday)",
+    )
+
+    @field_validator("viewing_hours")
+    @classmethod
+    def _viewing_hours_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            EnabledHours.parse(value)
+        return value
+
+    @field_validator("viewing_days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 or day > 7 for day in value):
+            raise ValueError("viewing_days are ISO weekdays 1 (Monday) … 7 (Sunday), at least one")
+        return sorted(set(value))
+
+    @property
+    def viewing(self) -> EnabledHours | None:
+        return EnabledHours.parse(self.viewing_hours) if self.viewing_hours else None
 
 
 SourceType = Literal["auto", "rtsp", "mjpeg", "snapshot", "file", "device"]

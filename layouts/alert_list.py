@@ -28,7 +28,6 @@ ALERT_CRITICAL = "alert-critical"  # Store: uids of open critical alerts (the ch
 ALERT_CHIMED = "alert-chimed"  # Store the clientside chime writes (nothing reads it)
 ALERT_AGES = "alert-ages"  # Store the clientside age updater writes
 ALERT_SOUND = "alert-sound"  # button: switch the chime on (a user gesture unlocks audio)
-ALERT_ACTOR = "alert-actor"  # who acts, until accounts exist (issue 6)
 ALERT_FEEDBACK = "alert-feedback"
 ALERT_TICKER = "alert-ticker"
 ALERT_SIGNAL = "alert-signal"  # Store: the live list's version, from the page's live feed
@@ -51,9 +50,6 @@ ASSIGN = Text("Tugaskan…", "Assign…")
 # ♪ rather than a bell emoji: walls often have no emoji font (the bell drew as a box).
 SOUND_ON = Text("♪ suara aktif", "♪ sound on")
 SOUND_OFF = Text("♪ aktifkan suara", "♪ enable sound")
-ACTOR_LABEL = Text("Petugas", "Operator")
-ACTOR_PLACEHOLDER = Text("nama petugas", "operator's name")
-DEFAULT_ACTOR = Text("petugas command center", "command-centre operator")
 SEVERITY_LABELS = {
     "critical": Text("KRITIS", "CRITICAL"),
     "warning": Text("WASPADA", "WARNING"),
@@ -128,7 +124,10 @@ def _region_name(city: City, kode: str | None) -> str:
     return ""
 
 
-def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.Div:
+def alert_row(
+    alert: dict[str, Any], city: City, lang: str, now: float, can_act: bool = True
+) -> html.Div:
+    """One alert; `can_act`: with the desk's buttons (the signed-in role may act)."""
     uid = alert["id"]
     severity = alert.get("severity") or "info"
     status = alert.get("status") or "open"
@@ -158,11 +157,11 @@ def alert_row(alert: dict[str, Any], city: City, lang: str, now: float) -> html.
     if alert.get("resolved_by"):
         people.append(Text("diselesaikan", "resolved by")(lang) + f" {alert['resolved_by']}")
     buttons: list[Any] = []
-    if status == "open":
+    if can_act and status == "open":
         buttons.append(
             html.Button(ACK(lang), id=action_id("ack", uid), className="alert-btn alert-ack")
         )
-    if status in ("open", "acknowledged"):
+    if can_act and status in ("open", "acknowledged"):
         buttons.append(
             dcc.Dropdown(
                 id=assign_id(uid),
@@ -231,12 +230,16 @@ def _opd_name(city: City, alert: dict[str, Any]) -> str:
 
 
 def alert_rows(
-    alerts: list[dict[str, Any]], city: City, lang: str, now: float | None = None
+    alerts: list[dict[str, Any]],
+    city: City,
+    lang: str,
+    now: float | None = None,
+    can_act: bool = True,
 ) -> list[html.Div]:
     now = time.time() if now is None else now
     if not alerts:
         return [html.Div(NO_ALERTS(lang), className="alert-empty")]
-    return [alert_row(alert, city, lang, now) for alert in alerts]
+    return [alert_row(alert, city, lang, now, can_act) for alert in alerts]
 
 
 def critical_open(alerts: list[dict[str, Any]]) -> list[str]:
@@ -259,17 +262,6 @@ def alert_panel(city: City, lang: str = "id") -> html.Div:
                     html.H2(TITLE(lang)),
                     html.Div(
                         [
-                            html.Label(ACTOR_LABEL(lang), htmlFor=ALERT_ACTOR),
-                            dcc.Input(
-                                id=ALERT_ACTOR,
-                                type="text",
-                                placeholder=ACTOR_PLACEHOLDER(lang),
-                                maxLength=64,
-                                debounce=True,
-                                persistence=True,
-                                persistence_type="local",
-                                className="alert-actor",
-                            ),
                             html.Button(
                                 SOUND_OFF(lang),
                                 id=ALERT_SOUND,
@@ -416,8 +408,9 @@ def incident_form(city: City, lang: str = "id") -> html.Div:
     )
 
 
-def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
-    """`/alerts`: the full list for the command-centre desk operator."""
+def alerts_page(city: City, refresh_ms: int, lang: str = "id", can_act: bool = True) -> html.Div:
+    """`/alerts`: the full list for the command-centre desk; `can_act` adds the incident form
+    (for the roles that act on alerts)."""
     return html.Div(
         [
             html.Header(
@@ -446,7 +439,7 @@ def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
                 className="wall-header",
             ),
             alert_ticker(city, lang),
-            incident_form(city, lang),
+            incident_form(city, lang) if can_act else html.Div(),
             alert_panel(city, lang),
             dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
             *live_feed_stores(("alerts",), lang),

@@ -23,7 +23,6 @@ from layouts.kpi_tiles import target_text
 # Component ids of this page. They live here rather than in layouts/ids.py only because that file
 # is shared with panels being written at the same time; move them there when convenient.
 OP_OPD = "op-opd"
-OP_ACTOR = "op-actor"
 OP_FORM = "op-form"
 OP_SAVE = "op-save"
 OP_RESULT = "op-result"
@@ -171,37 +170,6 @@ def operator_layout(city: City, lang: str = "id") -> html.Div:
                                     ),
                                 ],
                                 className="op-field op-field-opd",
-                            ),
-                            html.Div(
-                                [
-                                    html.Label(
-                                        Text("Nama petugas", "Officer's name")(lang),
-                                        htmlFor=OP_ACTOR,
-                                    ),
-                                    dcc.Input(
-                                        id=OP_ACTOR,
-                                        type="text",
-                                        maxLength=64,
-                                        placeholder=Text("mis. Siti Aminah", "e.g. Siti Aminah")(
-                                            lang
-                                        ),
-                                        autoComplete="name",
-                                        required=True,
-                                        # Kept for this browser session only: a shared office
-                                        # PC must not put yesterday's name in the audit trail.
-                                        persistence=True,
-                                        persistence_type="session",
-                                        className="op-input",
-                                    ),
-                                    html.Div(
-                                        Text(
-                                            "Wajib diisi: nama ini dicatat di jejak audit.",
-                                            "Required: this name is recorded in the audit trail.",
-                                        )(lang),
-                                        className="op-hint",
-                                    ),
-                                ],
-                                className="op-field op-field-actor",
                             ),
                         ],
                         className="op-card op-who",

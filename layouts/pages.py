@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from data.access import DISPLAY, ROLE_NAMES, Principal
 from layouts.i18n import Text
 
 PAGE_CONTENT = "page-content"
@@ -42,18 +43,34 @@ def not_found(pathname: str, lang: str = "id") -> html.Div:
     )
 
 
-def disabled(feature: str, lang: str = "id") -> html.Div:
+def forbidden(lang: str = "id") -> html.Div:
+    """A page the signed-in account may not open (the server refuses its data as well)."""
     return html.Div(
         [
-            html.H1(Text("Halaman tidak aktif", "Page switched off")(lang)),
+            html.H1(Text("Tidak diizinkan", "Forbidden")(lang)),
             html.P(
                 Text(
-                    f"{feature} dimatikan pada server ini (lihat README: KOMANDO_OPERATOR_PAGE).",
-                    f"{feature} is switched off on this server (see README: "
-                    "KOMANDO_OPERATOR_PAGE).",
+                    "Akun ini tidak berhak membuka halaman tersebut.",
+                    "This account may not open that page.",
                 )(lang)
             ),
-            dcc.Link(BACK_TO_WALL(lang), href="/"),
+            html.A(Text("Keluar", "Sign out")(lang), href="/logout"),
         ],
         className="plain-page",
+    )
+
+
+def account_chip(principal: Principal | None, lang: str = "id") -> html.Div:
+    """Who is signed in, and the way out; small and in a corner, so no page's layout moves.
+    A wall display has no account to leave: it shows nothing."""
+    if principal is None or principal.role == DISPLAY:
+        return html.Div(className="account-chip is-empty")
+    role = ROLE_NAMES[principal.role][1 if lang == "en" else 0]
+    return html.Div(
+        [
+            html.Span(principal.display_name or principal.name, className="account-name"),
+            html.Span(role, className="account-role"),
+            html.A(Text("Keluar", "Sign out")(lang), href="/logout", className="account-out"),
+        ],
+        className="account-chip",
     )

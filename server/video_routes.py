@@ -17,13 +17,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import redis
 from starlette.types import Receive, Scope, Send
 
+from data.access import PARENT, Principal, camera_access, current_principal
 from data.camera_status import CameraStatus, camera_status
+from data.camera_views import CameraViewLog
 from data.city import City
 from layouts.formatting import format_hhmm
 from server.frame_hub import Frame, FrameHub
@@ -219,8 +222,11 @@ class VideoRoutes:
 
     PREFIX = "/video/"
 
-    def __init__(self, service: VideoService) -> None:
+    def __init__(self, service: VideoService, views: CameraViewLog | None = None) -> None:
         self.service = service
+        self.views = views
+        self._last_logged: dict[tuple[int, str], float] = {}
+        self._pending: set[asyncio.Future] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -242,18 +248,59 @@ class VideoRoutes:
         else:
             await _refuse(send, 404, "tidak ditemukan")
 
-    def _refusal(self, camera_id: str) -> tuple[int, str] | None:
-        """Unknown cameras are 404; a camera this viewer may not watch is 403. (Per-viewer
-        rights arrive with accounts; until then KOMANDO_CAMERA_ACCESS decides.)"""
+    def _refusal(self, camera_id: str, route: str) -> tuple[int, str] | None:
+        """The signed-in principal (set by the gate) may watch this camera, or why not.
+        An unknown camera and one of another school get the same 404, so guessing ids
+        teaches nothing; a parent's own camera outside viewing hours is 403 with the hours."""
+        principal = current_principal()
         camera = self.service.cameras.get(camera_id)
-        if camera is None:
-            return 404, "kamera tidak dikenal"
-        if not self.service.settings.camera_allowed(camera.kind):
-            return 403, "tidak berhak melihat kamera ini"
+        answer = camera_access(principal, camera, self.service.city, datetime.now(UTC))
+        if not answer.allowed:
+            if answer.outside_hours:
+                return 403, answer.reason
+            return 404, "kamera tidak ditemukan"
+        if principal is not None and principal.role == PARENT:
+            self._log_view(principal, camera_id, route)
         return None
 
+    def _log_view(self, principal: Principal, camera_id: str, route: str) -> None:
+        """A parent's view goes to the audit trail (at most one write per camera and viewer
+        every 10 s from this process; data.camera_views joins them into one view)."""
+        if self.views is None:
+            return
+        key, now = (principal.id, camera_id), time.monotonic()
+        if now - self._last_logged.get(key, -1e9) < 10:
+            return
+        self._last_logged[key] = now
+        if len(self._last_logged) > 10_000:
+            self._last_logged.clear()
+        task = asyncio.ensure_future(
+            asyncio.to_thread(self.views.seen, principal, camera_id, route)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._view_logged)
+
+    def _view_logged(self, task: asyncio.Future) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("camera view not audited: %s", task.exception())
+
+    async def _audited(
+        self, parts: AsyncIterator[bytes], camera_ids: list[str], route: str
+    ) -> AsyncIterator[bytes]:
+        """A parent's stream: the view is re-recorded as frames flow, so its length is kept."""
+        principal = current_principal()
+        try:
+            async for part in parts:
+                if principal is not None and principal.role == PARENT:
+                    for camera_id in camera_ids:
+                        self._log_view(principal, camera_id, route)
+                yield part
+        finally:
+            await parts.aclose()  # type: ignore[attr-defined]
+
     async def snapshot(self, camera_id: str, query: dict[str, list[str]], send: Send) -> None:
-        if refusal := self._refusal(camera_id):
+        if refusal := self._refusal(camera_id, "snapshot"):
             await _refuse(send, *refusal)
             return
         after = query.get("after", [""])[0]
@@ -267,7 +314,7 @@ class VideoRoutes:
     async def thumbnail(self, camera_id: str, send: Send) -> None:
         """A small picture for map pop-ups, refreshed by the grabber about once a second; a
         camera that is not live gets its (full-size) placeholder instead."""
-        if refusal := self._refusal(camera_id):
+        if refusal := self._refusal(camera_id, "thumbnail"):
             await _refuse(send, *refusal)
             return
         hub = self.service.hub
@@ -284,7 +331,7 @@ class VideoRoutes:
     async def mjpeg(
         self, camera_id: str, query: dict[str, list[str]], send: Send, receive: Receive
     ) -> None:
-        if refusal := self._refusal(camera_id):
+        if refusal := self._refusal(camera_id, "mjpeg"):
             await _refuse(send, *refusal)
             return
         fps = _fps(query, self.service.settings.camera_fps)
@@ -292,7 +339,7 @@ class VideoRoutes:
             send,
             receive,
             f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-            _stream(self.service, [camera_id], fps),
+            self._audited(_stream(self.service, [camera_id], fps), [camera_id], "mjpeg"),
         )
 
     async def wall_stream(self, query: dict[str, list[str]], send: Send, receive: Receive) -> None:
@@ -301,7 +348,7 @@ class VideoRoutes:
             await _refuse(send, 400, "sebutkan 1 sampai 64 kamera")
             return
         for camera_id in names:
-            if refusal := self._refusal(camera_id):
+            if refusal := self._refusal(camera_id, "wall"):
                 await _refuse(send, *refusal)
                 return
         fps = _fps(query, self.service.settings.camera_fps)
@@ -309,7 +356,7 @@ class VideoRoutes:
             send,
             receive,
             f"multipart/mixed; boundary={BOUNDARY}",
-            _stream(self.service, list(dict.fromkeys(names)), fps),
+            self._audited(_stream(self.service, list(dict.fromkeys(names)), fps), names, "wall"),
         )
 
     async def _stream_out(
@@ -369,9 +416,13 @@ async def _refuse(send: Send, status: int, detail: str) -> None:
 
 
 def add_video_routes(
-    server: KomandoServer, hub: FrameHub, city: City, settings: Settings
+    server: KomandoServer,
+    hub: FrameHub,
+    city: City,
+    settings: Settings,
+    views: CameraViewLog | None = None,
 ) -> VideoService:
-    """Serve `/video/` on `server`, ahead of its middleware and Dash."""
+    """Serve `/video/` on `server`, ahead of its middleware and Dash (behind its gate)."""
     service = VideoService(hub, city, settings)
-    server.mount_ahead(VideoRoutes.PREFIX, VideoRoutes(service))
+    server.mount_ahead(VideoRoutes.PREFIX, VideoRoutes(service, views))
     return service

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -197,4 +198,68 @@ class ApiKey(Base):
     scope_kind: Mapped[str] = mapped_column(String(16))  # sensors | opd | all
     scope: Mapped[str] = mapped_column(Text, default="")  # comma-separated ids
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class User(Base):
+    """A person who signs in. `role` is one of data.access.ROLES; an OPD data operator is bound to
+    `opds`, a parent to schools through `ParentSchool`. Only an argon2id hash of the password is
+    kept; failed sign-ins lock the account for a while (`locked_until_ms`)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    opds: Mapped[str] = mapped_column(Text, default="")  # comma-separated OPD ids
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    password_changed_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ParentSchool(Base):
+    """Which schools' cameras a parent may watch."""
+
+    __tablename__ = "parent_schools"
+
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DisplayToken(Base):
+    """A wall screen's credential: a long random URL bound to one view (a path, or a playlist
+    of paths), stored as a hash and revocable."""
+
+    __tablename__ = "display_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(200))
+    view: Mapped[str] = mapped_column(Text)  # e.g. "/" or "/?putar=/,/cctv&detik=45"
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserSession(Base):
+    """A signed-in browser (a user's or a display's). The cookie carries a random token; only
+    its SHA-256 is stored, so a copy of the database signs no one in."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    display_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("display_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -10,12 +10,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import Engine
 
+from data.db.engine import make_engine
 from settings import PROJECT_ROOT
+from tests.accounts import Session, display_session, session_for
 from tests.ports import free_port
 
 CHROMIUM_ARGS = [
@@ -66,15 +70,20 @@ def running_komando(data_dir: Path, **extra_env: str) -> Iterator[str]:
                 if process.poll() is not None:
                     raise RuntimeError(f"app.py exited: {log_path.read_text()[-2000:]}")
                 try:
-                    if httpx.get(url, timeout=1).status_code == 200:
+                    if httpx.get(url + "login", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"app.py did not answer: {log_path.read_text()[-2000:]}")
                 time.sleep(0.2)
+            database_url = extra_env.get("DATABASE_URL") or (
+                f"sqlite:///{data_dir / 'komando.sqlite3'}"
+            )
+            _DATABASES[url] = make_engine(database_url)
             yield url
         finally:
+            _DATABASES.pop(url, None)
             process.terminate()
             try:
                 process.wait(timeout=20)
@@ -110,11 +119,41 @@ class ConsoleLog:
             self.errors.append(message.text)
 
 
+_DATABASES: dict[str, Engine] = {}
+
+
+def base_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def session_of(url: str, role: str = "admin", **binding) -> Session:
+    """A signed-in session of a new `role` user on the app `running_komando` serves at `url`;
+    role "display" makes a display token bound to `binding["view"]` (default "/")."""
+    engine = _DATABASES[base_of(url)]
+    if role == "display":
+        return display_session(engine, binding.get("view", "/"))
+    return session_for(engine, role, **binding)
+
+
+def sign_in_context(context: BrowserContext, url: str, role: str = "admin", **binding) -> Session:
+    """Give a browser context the cookies of a fresh `role` session (the form itself is tested
+    in test_accounts.py; the other tests start signed in)."""
+    session = session_of(url, role, **binding)
+    base = base_of(url)
+    context.add_cookies([{"name": k, "value": v, "url": base} for k, v in session.cookies.items()])
+    return session
+
+
 @contextmanager
-def open_page(browser: Browser, url: str) -> Iterator[tuple[Page, ConsoleLog]]:
+def open_page(
+    browser: Browser, url: str, role: str = "admin", **binding
+) -> Iterator[tuple[Page, ConsoleLog]]:
     context = browser.new_context(
         viewport={"width": 1920, "height": 1080}, locale="id-ID", timezone_id="Asia/Jakarta"
     )
+    if role:
+        sign_in_context(context, url, role, **binding)
     page = context.new_page()
     console = ConsoleLog()
     page.on("console", console.record)

@@ -12,7 +12,7 @@ import yaml
 from playwright.sync_api import expect
 
 from settings import PROJECT_ROOT
-from tests.browser.conftest import open_page, running_komando
+from tests.browser.conftest import open_page, running_komando, sign_in_context
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +98,7 @@ def test_cctv001_sixteen_tiles_one_connection_callbacks_stay_quick(
 
 def test_cctv002_slow_link_lowers_the_rate_and_says_so(browser, sixteen_cameras):
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    sign_in_context(context, sixteen_cameras)
     try:
         page = context.new_page()
         errors: list[str] = []

@@ -69,7 +69,7 @@ def cells(page: Page, row: str) -> list[str]:
 
 
 def test_adm001_counters_freshness_and_dead_letters(browser, tmp_path, artifacts):
-    with running_komando(tmp_path, KOMANDO_OPERATOR_PAGE="on") as url:
+    with running_komando(tmp_path) as url:
         key = create_api_key(tmp_path)
         now = datetime.now(WIB).isoformat(timespec="seconds")
         sent = time.time()

@@ -18,7 +18,7 @@ from tests.browser.conftest import open_page, running_komando
 pytestmark = pytest.mark.browser
 
 WIB = ZoneInfo("Asia/Jakarta")  # Prabumulih's time zone: periods are its days
-ACTOR = "Siti Aminah"
+ACTOR = "siti.aminah"  # the OPD operator's account: the audit trail names it
 
 
 def audit_rows(data_dir: Path) -> list[sqlite3.Row]:
@@ -50,14 +50,19 @@ def test_opr001_form_and_csv_entries_are_validated_saved_and_audited(browser, tm
     today = datetime.now(WIB).date()
     yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
     with (
-        running_komando(tmp_path, KOMANDO_OPERATOR_PAGE="on") as url,
-        open_page(browser, url + "operator") as (page, console),
+        running_komando(tmp_path) as url,
+        open_page(browser, url + "operator", "opd", username=ACTOR, opds=["bkpsdm", "dlh"]) as (
+            page,
+            console,
+        ),
     ):
         page.set_viewport_size({"width": 1366, "height": 900})
         expect(page.get_by_role("heading", name="Input Data OPD")).to_be_visible()
 
         # Pick the OPD: its KPI row appears with today's period already filled in.
         page.locator("#op-opd").click()
+        # An OPD operator is offered their own OPDs only (and the server checks it again).
+        expect(page.get_by_role("option")).to_have_count(2)
         page.get_by_role("option", name=re.compile(r"^BKPSDM — ")).click()
         row = page.locator("[data-kpi='kehadiran_asn']")
         expect(row).to_contain_text("Kehadiran ASN")
@@ -67,7 +72,6 @@ def test_opr001_form_and_csv_entries_are_validated_saved_and_audited(browser, tm
         value = page.get_by_label("Nilai Kehadiran ASN (%)")
 
         # A good value, typed the Indonesian way, is saved, listed and audited.
-        page.get_by_label("Nama petugas").fill(ACTOR)
         value.fill("96,5")
         page.get_by_role("button", name="Simpan").click()
         result = page.locator("#op-result")
@@ -138,7 +142,7 @@ def test_cctv_operator_and_intake_pages_in_english_on_request(browser, tmp_path)
     """`?lang=en` switches the CCTV wall, the operator page and Data Masuk; numbers stay id-ID,
     and the choice is remembered for the next page opened without `?lang`."""
     with (
-        running_komando(tmp_path, KOMANDO_OPERATOR_PAGE="on") as url,
+        running_komando(tmp_path) as url,
         open_page(browser, url + "cctv?lang=en") as (page, console),
     ):
         expect(page.locator(".cctv-wall")).to_have_attribute("lang", "en")
@@ -160,11 +164,11 @@ def test_cctv_operator_and_intake_pages_in_english_on_request(browser, tmp_path)
         row = page.locator("[data-kpi='kehadiran_asn']")
         expect(row).to_contain_text("Civil servant attendance")
         expect(row).to_contain_text("daily")
-        page.get_by_label("Value Civil servant attendance (%)").fill("96,5")
+        page.get_by_label("Value Civil servant attendance (%)").fill("150")
         page.get_by_role("button", name="Save").click()
         result = page.locator("#op-result")
-        expect(result).to_contain_text("The officer's name is required")
-        expect(result).to_contain_text("96,5 %")  # id-ID in both languages
+        expect(result).to_contain_text("150 di luar rentang wajar")  # checks stay in Bahasa
+        expect(result).to_contain_text("Nothing saved")
         assert audit_rows(tmp_path) == []
 
         page.goto(url + "admin/data")  # no ?lang: the saved choice

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import open_page
+from tests.browser.conftest import open_page, sign_in_context
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,7 @@ def test_wall005_a_4k_screen_shows_the_whole_wall_without_scrollbars(
     context = browser.new_context(
         viewport={"width": 3840, "height": 2160}, locale="id-ID", timezone_id="Asia/Jakarta"
     )
+    sign_in_context(context, komando_url, "display", view="/?kiosk=1")
     try:
         page = context.new_page()
         page.goto(f"{komando_url}/?kiosk=1")

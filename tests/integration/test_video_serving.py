@@ -15,10 +15,12 @@ import pytest
 import uvicorn
 
 from app import create_app
+from data.db.engine import make_engine
 from data.live_store import LiveStore
 from data.models import CameraHealth
-from runner import start_workers
+from runner import prepare_database, start_workers
 from settings import load_settings
+from tests.accounts import session_for
 from tests.ports import free_port
 from tests.waiting import wait_for
 
@@ -44,16 +46,21 @@ def served(request, redis_url, tmp_path, city):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            state = httpx.get(f"{base}/video/simpang-sudirman.jpg").headers.get("x-camera-state")
-            if state == "live" or (not grab and state):
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    yield base, app.server.state.frame_hub, settings, app.server.state.video
+    engine = make_engine(settings.effective_database_url)
+    prepare_database(engine, city)
+    session = session_for(engine, "operator")
+    with httpx.Client(cookies=session.cookies, timeout=10) as http:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                answer = http.get(f"{base}/video/simpang-sudirman.jpg")
+                state = answer.headers.get("x-camera-state")
+                if state == "live" or (not grab and state):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield base, app.server.state.frame_hub, settings, app.server.state.video, http
     server.should_exit = True
     stop.set()
     thread.join(timeout=10)
@@ -77,9 +84,9 @@ def parts(body: bytes) -> list[tuple[dict[str, str], bytes]]:
         body = body[end + 4 + length + 2 :]
 
 
-def read_stream(url: str, seconds: float) -> bytes:
+def read_stream(http: httpx.Client, url: str, seconds: float) -> bytes:
     received = b""
-    with httpx.stream("GET", url, timeout=10) as response:
+    with http.stream("GET", url) as response:
         assert response.status_code == 200
         started = time.monotonic()
         for chunk in response.iter_bytes():
@@ -90,19 +97,19 @@ def read_stream(url: str, seconds: float) -> bytes:
 
 
 def test_snapshot_after_waits_for_the_next_frame(served):
-    base, *_ = served
-    first = httpx.get(f"{base}/video/simpang-sudirman.jpg")
+    base, *_, http = served
+    first = http.get(f"{base}/video/simpang-sudirman.jpg")
     seq = int(first.headers["x-frame-seq"])
     started = time.monotonic()
-    nxt = httpx.get(f"{base}/video/simpang-sudirman.jpg?after={seq}")
+    nxt = http.get(f"{base}/video/simpang-sudirman.jpg?after={seq}")
     assert int(nxt.headers["x-frame-seq"]) > seq
     assert time.monotonic() - started < 1.0  # ~1/8 s at 8 fps, not the 2 s cap
     assert nxt.content != first.content
 
 
 def test_mjpeg_stream_delivers_frames_at_the_camera_rate(served):
-    base, *_ = served
-    received = parts(read_stream(f"{base}/video/sdn1-gerbang.mjpg", 2.0))
+    base, *_, http = served
+    received = parts(read_stream(http, f"{base}/video/sdn1-gerbang.mjpg", 2.0))
     assert 10 <= len(received) <= 20  # 8 fps for ~2 s
     headers, body = received[-1]
     assert headers["x-camera"] == "sdn1-gerbang" and headers["x-camera-state"] == "live"
@@ -113,9 +120,11 @@ def test_mjpeg_stream_delivers_frames_at_the_camera_rate(served):
 
 
 def test_one_wall_stream_carries_every_camera(served):
-    base, *_ = served
+    base, *_, http = served
     received = parts(
-        read_stream(f"{base}/video/wall.stream?cameras=sdn1-gerbang,simpang-sudirman&fps=4", 2.0)
+        read_stream(
+            http, f"{base}/video/wall.stream?cameras=sdn1-gerbang,simpang-sudirman&fps=4", 2.0
+        )
     )
     cameras = [h["x-camera"] for h, _ in received]
     assert cameras.count("sdn1-gerbang") >= 5 and cameras.count("simpang-sudirman") >= 5
@@ -123,16 +132,16 @@ def test_one_wall_stream_carries_every_camera(served):
 
 
 def test_bad_requests(served):
-    base, *_ = served
-    assert httpx.get(f"{base}/video/nope.jpg").status_code == 404
-    assert httpx.get(f"{base}/video/nope.mjpg").status_code == 404
-    assert httpx.get(f"{base}/video/wall.stream?cameras=sdn1-gerbang,nope").status_code == 404
-    assert httpx.get(f"{base}/video/wall.stream").status_code == 400
+    base, *_, http = served
+    assert http.get(f"{base}/video/nope.jpg").status_code == 404
+    assert http.get(f"{base}/video/nope.mjpg").status_code == 404
+    assert http.get(f"{base}/video/wall.stream?cameras=sdn1-gerbang,nope").status_code == 404
+    assert http.get(f"{base}/video/wall.stream").status_code == 400
 
 
 @pytest.mark.parametrize("served", [False], indirect=True)  # no grabber: nothing live
 def test_a_camera_that_stopped_gets_a_placeholder_in_the_stream(served, live_store):
-    base, _, settings, _ = served
+    base, _, settings, _, http = served
     store = LiveStore(live_store.client, settings.redis_namespace)
     old = time.time() - 600
     store.publish_frame(
@@ -140,18 +149,21 @@ def test_a_camera_that_stopped_gets_a_placeholder_in_the_stream(served, live_sto
         b"\xff\xd8old-frame",
         CameraHealth(state="live", seq=7, frame_ts=old, updated_ts=old),
     )
-    received = parts(read_stream(f"{base}/video/sdn1-gerbang.mjpg", 1.5))
+    received = parts(read_stream(http, f"{base}/video/sdn1-gerbang.mjpg", 1.5))
     assert received and all(h["x-camera-state"] == "offline" for h, _ in received)
     image = cv2.imdecode(np.frombuffer(received[0][1], np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and b"old-frame" not in received[0][1]  # a JPEG placeholder
 
 
 def test_many_viewers_share_one_redis_read_per_frame(served):
-    base, hub, *_ = served
+    base, hub, *_, http = served
 
     async def viewers(count: int, seconds: float) -> list[int]:
         async with httpx.AsyncClient(
-            base_url=base, timeout=10, limits=httpx.Limits(max_connections=count)
+            base_url=base,
+            timeout=10,
+            limits=httpx.Limits(max_connections=count),
+            cookies=dict(http.cookies),
         ) as client:
 
             async def one() -> int:
@@ -178,7 +190,7 @@ def test_many_viewers_share_one_redis_read_per_frame(served):
 def test_streams_end_on_the_server_when_their_viewers_go(served):
     # uvicorn's send() to a closed connection returns quietly: a stream that did not watch for
     # the disconnect would run (and read frames) forever for a viewer who left.
-    base, _, _, video = served
+    base, _, _, video, http = served
     host, port = base.removeprefix("http://").split(":")
 
     async def watch_then_leave() -> int:
@@ -186,7 +198,8 @@ def test_streams_end_on_the_server_when_their_viewers_go(served):
         writers = []
         for path in paths:
             reader, writer = await asyncio.open_connection(host, int(port))
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
             await reader.readuntil(b"--komandoframe")  # the stream has started
             writers.append(writer)
         watching = video.open_streams
@@ -199,8 +212,8 @@ def test_streams_end_on_the_server_when_their_viewers_go(served):
 
 
 def test_methods_other_than_get_are_refused(served):
-    base, *_ = served
-    assert httpx.post(f"{base}/video/sdn1-gerbang.jpg").status_code == 405
-    assert httpx.head(f"{base}/video/sdn1-gerbang.mjpg").status_code == 405
-    head = httpx.head(f"{base}/video/sdn1-gerbang.jpg")
+    base, *_, http = served
+    assert http.post(f"{base}/video/sdn1-gerbang.jpg").status_code == 405
+    assert http.head(f"{base}/video/sdn1-gerbang.mjpg").status_code == 405
+    head = http.head(f"{base}/video/sdn1-gerbang.jpg")
     assert head.status_code == 200 and head.headers["content-type"] == "image/jpeg"

@@ -10,10 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
+from data.city import load_city
+from data.db.engine import make_engine
 from data.live_store import LiveStore
 from data.models import CameraHealth, KpiValue, Reading
 from layouts import ids
+from runner import prepare_database
 from settings import load_settings
+from tests.accounts import display_session, session_for, signed_in_client
 
 
 @pytest.fixture
@@ -22,6 +26,7 @@ def web(redis_url, live_store, tmp_path):
     app = create_app(settings)
     store = LiveStore(live_store.client, settings.redis_namespace)
     with TestClient(app.server) as client:
+        signed_in_client(client, settings, "admin")
         yield client, store
 
 
@@ -158,11 +163,11 @@ def test_a_page_gets_only_the_sections_it_shows(web):
     assert set(response.json()["response"][ids.FEED]["data"]) == {"cameras"}
 
 
-def test_school_cameras_are_refused_when_served_beyond_this_machine(
-    redis_url, live_store, tmp_path
-):
+def test_cameras_by_role_through_every_video_route(redis_url, live_store, tmp_path):
+    """A wall display sees street cameras, not school ones; a parent only their own school's;
+    an anonymous visitor nothing. Refusals of another school's camera look like an unknown one
+    (404), so guessing ids teaches nothing; no refusal carries a frame."""
     settings = load_settings(redis_url=redis_url, data_dir=tmp_path, host="0.0.0.0")
-    assert settings.camera_access == "auto"
     app = create_app(settings)
     store = LiveStore(live_store.client, settings.redis_namespace)
     now = time.time()
@@ -172,16 +177,30 @@ def test_school_cameras_are_refused_when_served_beyond_this_machine(
             b"\xff\xd8frame",
             CameraHealth(state="live", seq=1, frame_ts=now, updated_ts=now),
         )
+    school_paths = (
+        "/video/sdn1-gerbang.jpg",
+        "/video/sdn1-gerbang.mjpg",
+        "/video/sdn1-gerbang/thumb.jpg",
+        "/video/wall.stream?cameras=simpang-sudirman,sdn1-gerbang",
+    )
     with TestClient(app.server) as client:
+        assert client.get("/video/simpang-sudirman.jpg").status_code == 401
+        engine = make_engine(settings.effective_database_url)
+        prepare_database(engine, app_city(settings))
+        client.cookies.update(display_session(engine, "/").cookies)
         assert client.get("/video/simpang-sudirman.jpg").status_code == 200
-        for path in (
-            "/video/sdn1-gerbang.jpg",
-            "/video/sdn1-gerbang.mjpg",
-            "/video/wall.stream?cameras=simpang-sudirman,sdn1-gerbang",
-        ):
+        for path in school_paths:
             refused = client.get(path)
-            assert refused.status_code == 403, path
+            assert refused.status_code == 404, path
             assert b"frame" not in refused.content
+        client.cookies.clear()
+        client.cookies.update(session_for(engine, "parent", schools=["sdn1-demo"]).cookies)
+        assert client.get("/video/sdn1-gerbang.jpg").status_code == 200
+        assert client.get("/video/simpang-sudirman.jpg").status_code == 404
+        client.cookies.clear()
+        client.cookies.update(session_for(engine, "parent", schools=["sd-lain"]).cookies)
+        for path in school_paths:
+            assert client.get(path).status_code == 404, path
 
 
 def test_thumbnail_route_serves_the_small_picture_or_a_placeholder(web):
@@ -238,3 +257,7 @@ def test_the_map_is_shaded_by_the_chosen_kpi_of_each_kecamatan(web):
     assert focus["kode"] == "16.74.05"
     assert ["PM2.5 rata-rata kota", "12,0 µg/m³", "#2e9e44"] in focus["rows"]
     assert ["Okupansi parkir", "95 %", "#d7191c"] in focus["rows"]
+
+
+def app_city(settings):
+    return load_city(settings.city_dir)

@@ -99,7 +99,7 @@ def test_layout_offers_only_opds_that_enter_data(city):
     ]
     assert dropdown.options[0]["label"].startswith("BKPSDM — Badan Kepegawaian")
     text = text_of(layout)
-    for words in ("Input Data OPD", "Nama petugas", "Simpan", "Riwayat isian terakhir"):
+    for words in ("Input Data OPD", "Simpan", "Riwayat isian terakhir"):
         assert words in text
     assert "indikator,periode,nilai" in text
     assert "hanya disimpan bila semua barisnya benar" in text
@@ -253,7 +253,7 @@ def test_layout_in_english_with_lang_en(city):
     layout = operator_layout(city, "en")
     text = text_of(layout)
     assert layout.lang == "en"
-    for words in ("OPD Data Entry", "Officer's name", "Save", "Latest entries", "Choose an OPD"):
+    for words in ("OPD Data Entry", "Save", "Latest entries", "Choose an OPD"):
         assert words in text
     assert "only when all its rows are right" in text
     # The CSV's own column names stay as the file must write them.

@@ -1,0 +1,326 @@
+"""The web gate: every request passes here first, before the video routes, Dash and the API.
+
+It finds the principal from the session cookie, then:
+- pages and routes: anonymous visitors are sent to /login; a signed-in principal opens only
+  what its role allows (data.access.PAGE_ROLES), else 403;
+- Dash callbacks (`/_dash-update-component`): the CSRF header Dash 4's renderer sends from the
+  `_csrf_token` cookie must match this session, and the callback must be one the principal's
+  role may call (server.callback_policy); anything unlisted is refused;
+- the callbacks and routes behind the gate read the principal from data.access's context
+  variable, so a callback or a camera route can check an id against it;
+- every answer carries the security headers (a CSP fit for Dash, no framing, nosniff).
+
+Static files (Dash's bundles, assets/), sign-in pages and the device API (API keys, no cookies)
+pass without a session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from data.access import (
+    PAGE_ROLES,
+    Principal,
+    may_open_page,
+    normal_path,
+    reset_current_principal,
+    set_current_principal,
+)
+from data.accounts import SessionStore
+from server.callback_policy import CallbackPolicy
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "komando_session"
+CSRF_COOKIE = "_csrf_token"  # the name Dash 4's renderer reads (Dash(csrf_token_name=...))
+CSRF_HEADER = b"x-csrftoken"
+PUBLIC_PREFIXES = (
+    "/assets/",
+    "/_dash-component-suites/",
+    "/_favicon.ico",
+    "/login",
+    "/logout",
+    "/d/",
+    "/api/v1/",
+    "/ngsi-ld/v1/",
+    "/healthz",
+)
+SIGNED_IN_PREFIXES = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+CALLBACK_PATH = "/_dash-update-component"
+MAX_CALLBACK_BODY = 16 * 2**20  # operator CSV uploads travel in a callback
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token of a session: derived from the session's own secret, so it needs no
+    storage and changes with every sign-in. A page on another site can read neither cookie."""
+    return hmac.new(session_token.encode(), b"komando-csrf", hashlib.sha256).hexdigest()
+
+
+def cookies_of(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header: treat as no cookies
+                return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def header(scope: Scope, wanted: bytes) -> str:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return ""
+
+
+class SecurityHeaders:
+    """The headers every answer carries. Dash's index page runs two inline scripts, allowed by
+    their hashes (app.csp_hashes()), never by 'unsafe-inline'. Styles stay 'unsafe-inline':
+    Dash and Leaflet set style attributes on elements."""
+
+    def __init__(self, script_hashes: list[str], img_sources: list[str], display_frames: str):
+        script = " ".join(["'self'", *script_hashes])  # already quoted by Dash
+        img = " ".join(["'self'", "data:", "blob:", *img_sources])
+        self.base = (
+            f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
+            f"img-src {img}; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'"
+        )
+        self.display_frames = display_frames.strip()
+
+    def for_principal(self, principal: Principal | None) -> list[tuple[bytes, bytes]]:
+        framed = principal is not None and principal.role == "display" and self.display_frames
+        ancestors = self.display_frames if framed else "'none'"
+        headers = [
+            (b"content-security-policy", f"{self.base}; frame-ancestors {ancestors}".encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        ]
+        if not framed:
+            headers.append((b"x-frame-options", b"DENY"))
+        return headers
+
+
+class AccessGate:
+    """An ASGI wrapper around the whole web app (see module docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        sessions: SessionStore,
+        policy: CallbackPolicy,
+        headers: SecurityHeaders,
+        cookie_secure: str = "auto",
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.policy = policy
+        self.headers = headers
+        self.cookie_secure = cookie_secure
+
+    def secure_cookies(self, scope: Scope) -> bool:
+        if self.cookie_secure == "always":
+            return True
+        if self.cookie_secure == "never":
+            return False
+        return scope.get("scheme") in ("https", "wss")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Komando uses no websocket callbacks; Dash 4 still offers the endpoint, and a
+            # callback over it would pass by this gate's callback checks.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookies = cookies_of(scope)
+        token = cookies.get(SESSION_COOKIE, "")
+        principal = await _in_thread(self.sessions.principal, token) if token else None
+        scope.setdefault("state", {})["principal"] = principal
+        reset = set_current_principal(principal)
+        send = self._with_headers(send, principal, token, cookies, self.secure_cookies(scope))
+        try:
+            await self._route(scope, receive, send, principal, token)
+        finally:
+            reset_current_principal(reset)
+
+    def _with_headers(
+        self,
+        send: Send,
+        principal: Principal | None,
+        token: str,
+        cookies: dict[str, str],
+        secure: bool,
+    ) -> Send:
+        extra = self.headers.for_principal(principal)
+        csrf = csrf_token_for(token) if principal is not None else ""
+        refresh_csrf = principal is not None and cookies.get(CSRF_COOKIE) != csrf
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in names)
+                if refresh_csrf:
+                    headers.append((b"set-cookie", self.csrf_cookie(csrf, secure)))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return send_with_headers
+
+    def csrf_cookie(self, value: str, secure: bool) -> bytes:
+        # Readable by the page's script (Dash copies it into the X-CSRFToken header), so not
+        # HttpOnly; Strict, so no other site's request carries it.
+        flags = "; Secure" if secure else ""
+        return f"{CSRF_COOKIE}={value}; Path=/; SameSite=Strict{flags}".encode()
+
+    async def _route(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal | None, token: str
+    ) -> None:
+        path = scope["path"]
+        method = scope["method"]
+        if path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if path == CALLBACK_PATH:
+            await self._callback(scope, receive, send, principal, token)
+            return
+        if principal is None:
+            if method in ("GET", "HEAD") and not path.startswith(("/_dash", "/video/")):
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = path + ("?" + query if query else "")
+                await _redirect(send, "/login?next=" + quote(target, safe=""))
+            else:
+                await _plain(send, 401, "Silakan masuk terlebih dahulu.")
+            return
+        if path.startswith(SIGNED_IN_PREFIXES) or path.startswith("/video/"):
+            # /video/ checks each camera against the principal itself.
+            await self.app(scope, receive, send)
+            return
+        if method not in ("GET", "HEAD"):
+            await _plain(send, 405, "Metode tidak diizinkan.")
+            return
+        if not may_open_page(principal, _page_of(path)):
+            if normal_path(path) == "/":  # e.g. a parent following the site's bare address
+                await _redirect(send, principal.home)
+            else:
+                await _forbidden_page(send, principal)
+            return
+        await self.app(scope, receive, send)
+
+    async def _callback(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal | None, token: str
+    ) -> None:
+        if principal is None:
+            await _json(send, 401, {"detail": "Sesi berakhir. Silakan masuk kembali."})
+            return
+        if scope["method"] != "POST":
+            await _json(send, 405, {"detail": "Metode tidak diizinkan."})
+            return
+        presented = header(scope, CSRF_HEADER)
+        if not presented or not hmac.compare_digest(presented, csrf_token_for(token)):
+            log.warning("callback refused: CSRF token missing or wrong (%s)", principal.actor)
+            await _json(send, 403, {"detail": "Token CSRF tidak cocok. Muat ulang halaman."})
+            return
+        body = await _read_body(receive, MAX_CALLBACK_BODY)
+        if body is None:
+            await _json(send, 413, {"detail": "Permintaan terlalu besar."})
+            return
+        try:
+            output = json.loads(body).get("output", "")
+        except (ValueError, AttributeError):
+            await _json(send, 400, {"detail": "Permintaan callback tidak sah."})
+            return
+        if not self.policy.allows(output, principal):
+            log.warning("callback refused: %s may not call %s", principal.actor, str(output)[:80])
+            await _json(send, 403, {"detail": "Tidak berhak."})
+            return
+        await self.app(scope, _replay(body), send)
+
+
+def _page_of(path: str) -> str:
+    """The page whose rule covers `path`: the longest PAGE_ROLES path it equals or lies under
+    (/kpi/laporan is /kpi's); other paths are their own page."""
+    path = normal_path(path)
+    if path in PAGE_ROLES:
+        return path
+    covering = [p for p in PAGE_ROLES if p != "/" and path.startswith(p + "/")]
+    return max(covering, key=len) if covering else path
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+async def _respond(send: Send, status: int, body: bytes, media_type: str,
+                   headers: list[tuple[bytes, bytes]] | None = None) -> None:  # fmt: skip
+    raw = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    await _respond(send, status, json.dumps(payload).encode(), "application/json")
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await _respond(send, status, text.encode(), "text/plain; charset=utf-8")
+
+
+async def _redirect(send: Send, location: str) -> None:
+    await _respond(send, 303, b"", "text/plain", [(b"location", location.encode("latin-1"))])
+
+
+async def _forbidden_page(send: Send, principal: Principal) -> None:
+    from server.login_pages import forbidden_html
+
+    await _respond(send, 403, forbidden_html(principal).encode(), "text/html; charset=utf-8")
