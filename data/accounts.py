@@ -46,7 +46,9 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 SESSION_HOURS = {PARENT: 24 * 14, DISPLAY: 24 * 365}
 DEFAULT_SESSION_HOURS = 12
-CACHE_S = 300
+# A revocation through the web app (admin page) drops the cache at once; one from the command
+# line without the cluster's REDIS_URL takes effect when the cached copy expires.
+CACHE_S = 60
 # A hash of a random password: unknown usernames are checked against it, so that they take as
 # long to refuse as a wrong password for a real one.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -259,15 +261,16 @@ class LoginThrottle:
         try:
             pipe = self.redis.pipeline()
             for what, who in (("user", username), ("client", client)):
+                # The window starts with the first failure (SET NX keeps its expiry after).
+                pipe.set(self._key(what, who), 0, ex=self.limits.window_s, nx=True)
                 pipe.incr(self._key(what, who))
-                pipe.expire(self._key(what, who), self.limits.window_s, nx=True)
-            user_fails, _, _, _ = pipe.execute()
+            _, user_fails, _, _ = pipe.execute()
             if int(user_fails) >= self.limits.per_user:
                 self.redis.set(self._key("lock", username), 1, ex=self.limits.lock_s)
                 self.redis.delete(self._key("user", username))
                 return True
-        except redis.RedisError:
-            log.warning("sign-in throttle: Redis unavailable, counting in SQL only")
+        except redis.RedisError as exc:
+            log.warning("sign-in throttle: Redis unavailable (%s), counting in SQL only", exc)
         return False
 
     def succeeded(self, username: str) -> None:
