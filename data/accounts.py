@@ -21,7 +21,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,11 @@ def now_ms() -> int:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def session_id_of(token: str) -> str:
+    """A session's id: the SHA-256 of its cookie's token (the token itself is never stored)."""
+    return _sha256(token)
 
 
 def normal_username(name: str) -> str:
@@ -404,6 +409,8 @@ class SessionStore:
         self.engine = engine
         self.redis = client
         self.ns = namespace
+        # Called with the ids of revoked sessions (the web gate drops its short-lived copies).
+        self.on_revoke: list[Callable[[list[str]], None]] = []
 
     def _cache_key(self, session_id: str) -> str:
         return f"{self.ns}:session:{session_id}"
@@ -416,7 +423,7 @@ class SessionStore:
         with self.engine.begin() as conn:
             conn.execute(
                 sessions.insert().values(
-                    id=_sha256(token),
+                    id=session_id_of(token),
                     user_id=user_id,
                     display_id=display_id,
                     created_ms=stamp,
@@ -429,7 +436,7 @@ class SessionStore:
     def principal(self, token: str | None) -> Principal | None:
         if not token or len(token) > 100:
             return None
-        session_id = _sha256(token)
+        session_id = session_id_of(token)
         try:
             cached = self.redis.get(self._cache_key(session_id)) if self.redis else None
         except redis.RedisError:
@@ -496,7 +503,7 @@ class SessionStore:
             }
 
     def revoke(self, token: str) -> None:
-        self._revoke_ids([_sha256(token)])
+        self._revoke_ids([session_id_of(token)])
 
     def revoke_user(self, user_id: int) -> int:
         return self._revoke_where(sessions.c.user_id == user_id)
@@ -520,6 +527,8 @@ class SessionStore:
             return
         with self.engine.begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id.in_(ids)).values(revoked_ms=now_ms()))
+        for listener in self.on_revoke:
+            listener(ids)
         try:
             if self.redis is not None:
                 self.redis.delete(*(self._cache_key(i) for i in ids))

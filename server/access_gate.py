@@ -20,11 +20,13 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from data.access import (
@@ -35,7 +37,7 @@ from data.access import (
     reset_current_principal,
     set_current_principal,
 )
-from data.accounts import SessionStore
+from data.accounts import SessionStore, session_id_of
 from server.callback_policy import CallbackPolicy
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ PUBLIC_PREFIXES = (
 SIGNED_IN_PREFIXES = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 CALLBACK_PATH = "/_dash-update-component"
 MAX_CALLBACK_BODY = 16 * 2**20  # operator CSV uploads travel in a callback
+RECENT_S = 2.0
 
 
 def csrf_token_for(session_token: str) -> str:
@@ -129,6 +132,28 @@ class AccessGate:
         self.policy = policy
         self.headers = headers
         self.cookie_secure = cookie_secure
+        self._recent: dict[str, tuple[float, Principal | None]] = {}
+        sessions.on_revoke.append(self.forget)
+
+    async def _principal(self, token: str) -> Principal | None:
+        """The session's principal. A wall asks once a second and a long-polling viewer once a
+        frame, so answers are kept for RECENT_S in this process: a revocation takes effect
+        here within that time (data.accounts keeps the shared copy in Redis)."""
+        now = time.monotonic()
+        session_id = session_id_of(token)
+        recent = self._recent.get(session_id)
+        if recent is not None and now - recent[0] < RECENT_S:
+            return recent[1]
+        principal = await _in_thread(self.sessions.principal, token)
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[session_id] = (now, principal)
+        return principal
+
+    def forget(self, session_ids: list[str]) -> None:
+        """Drop this process's copies at once (sessions revoked through this process)."""
+        for session_id in session_ids:
+            self._recent.pop(session_id, None)
 
     def secure_cookies(self, scope: Scope) -> bool:
         if self.cookie_secure == "always":
@@ -148,7 +173,12 @@ class AccessGate:
             return
         cookies = cookies_of(scope)
         token = cookies.get(SESSION_COOKIE, "")
-        principal = await _in_thread(self.sessions.principal, token) if token else None
+        try:
+            principal = await self._principal(token) if token else None
+        except SQLAlchemyError as exc:
+            log.warning("sessions unavailable: %s", exc)
+            await _plain(send, 503, "Basis data tidak terjangkau; coba lagi sebentar.")
+            return
         scope.setdefault("state", {})["principal"] = principal
         reset = set_current_principal(principal)
         send = self._with_headers(send, principal, token, cookies, self.secure_cookies(scope))

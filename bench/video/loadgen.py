@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sys
 import time
@@ -28,6 +29,14 @@ import time
 HOST = "127.0.0.1"
 MAX_HEAD = 16 * 1024
 MAX_BODY = 8 * 1024 * 1024
+
+# The session of bench/signed_in.py (the web role refuses anonymous viewers); the bare fan-out
+# floor server ignores it.
+AUTH = (
+    f"Cookie: {os.environ['KOMANDO_BENCH_COOKIE']}\r\n"
+    if os.environ.get("KOMANDO_BENCH_COOKIE")
+    else ""
+)
 
 
 class Timeline:
@@ -116,7 +125,7 @@ class MjpegViewer(Viewer):
         self.transport = transport  # type: ignore[assignment]
         self.connected = True
         transport.write(  # type: ignore[attr-defined]
-            f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nAccept: */*\r\n\r\n".encode()
+            f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nAccept: */*\r\n{AUTH}\r\n".encode()
         )
 
     def data_received(self, data: bytes) -> None:
@@ -247,7 +256,7 @@ class PollViewer(Viewer):
         after = f"?after={self.last_seq}" if self.last_seq >= 0 else ""
         assert self.transport is not None
         self.transport.write(
-            f"GET /video/{self.camera}.jpg{after} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+            f"GET /video/{self.camera}.jpg{after} HTTP/1.1\r\nHost: {HOST}\r\n{AUTH}\r\n".encode()
         )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -306,7 +315,7 @@ async def open_stalled(port: int, path: str) -> socket.socket:
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, (HOST, port))
-    await loop.sock_sendall(sock, f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+    await loop.sock_sendall(sock, f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{AUTH}\r\n".encode())
     return sock
 
 

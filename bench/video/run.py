@@ -51,6 +51,7 @@ import psutil
 import redis
 import yaml
 
+from bench.signed_in import sign_in
 from data.live_keys import KeySpace
 from data.live_store import LiveStore, connect
 from data.redis_server import EmbeddedRedis
@@ -223,6 +224,7 @@ class Bench:
     redis_url: str
     web_port: int = 0
     web: subprocess.Popen[Any] | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
     redis_pid: int = 0
     camera_port: int = 0
 
@@ -240,6 +242,10 @@ class Bench:
 
     def start_web(self) -> None:
         self.web_port = free_port()
+        (self.tmp / "var").mkdir(exist_ok=True)
+        self.cookies = sign_in(
+            f"sqlite:///{self.tmp / 'var' / 'komando.sqlite3'}", self.tmp / "cities" / CITY
+        )
         log = (self.tmp / "web.log").open("wb")
         self.web = self.procs.start(
             [
@@ -255,7 +261,7 @@ class Bench:
                 break
             with contextlib.suppress(httpx.HTTPError):
                 url = f"http://127.0.0.1:{self.web_port}/video/{SOLO}.jpg"
-                if httpx.get(url, timeout=2).status_code == 200:
+                if httpx.get(url, timeout=2, cookies=self.cookies).status_code == 200:
                     return
             time.sleep(0.2)
         tail = (self.tmp / "web.log").read_text(errors="replace")[-2000:]
@@ -629,7 +635,9 @@ def solo_camera(bench: Bench, args: argparse.Namespace, res: Results) -> None:
     try:
         bench.wait_publishing(grabber, [SOLO], 20)
         time.sleep(1.0)
-        head = httpx.get(f"http://127.0.0.1:{bench.web_port}/video/{SOLO}.jpg").headers
+        head = httpx.get(
+            f"http://127.0.0.1:{bench.web_port}/video/{SOLO}.jpg", cookies=bench.cookies
+        ).headers
         store = LiveStore(connect(bench.redis_url), NAMESPACE)
         health = store.camera(SOLO)[1]
         store.client.close()

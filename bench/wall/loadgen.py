@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,12 @@ HOST = "127.0.0.1"
 PATH = "/_dash-update-component"
 TIMEOUT_S = 10.0
 
-# What Chromium 131 sends with dash-renderer's fetch (no cookies: Komando sets none).
+# The session of bench/signed_in.py: a signed-in wall sends its cookie and Dash's CSRF header.
+AUTH_HEADERS = (
+    f"Cookie: {os.environ.get('KOMANDO_BENCH_COOKIE', '')}\r\n"
+    f"X-CSRFToken: {os.environ.get('KOMANDO_BENCH_CSRF', '')}\r\n"
+)
+# What Chromium 131 sends with dash-renderer's fetch.
 BROWSER_HEADERS = (
     'sec-ch-ua-platform: "Linux"\r\n'
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -71,7 +77,10 @@ def feed_body(tick: int, known: dict) -> bytes:
 def request(host: str, body: bytes) -> bytes:
     head = (
         f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n"
-        f"Content-Length: {len(body)}\r\n" + BROWSER_HEADERS.format(host=host) + "\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        + BROWSER_HEADERS.format(host=host)
+        + AUTH_HEADERS
+        + "\r\n"
     )
     return head.encode() + body
 

@@ -49,7 +49,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ import httpx
 import psutil
 import yaml
 
+from bench.signed_in import sign_in
 from data.city import load_city
 from data.live_store import LiveStore, connect
 from data.models import CameraHealth, KpiValue, Reading
@@ -307,6 +308,7 @@ class Bench:
     writer: Writer | None = None
     web_port: int = 0
     web: subprocess.Popen[Any] | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def start_web(self, camera: str) -> None:
         env = os.environ | {
@@ -319,6 +321,10 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
         self.web_port = free_port()
+        (self.tmp / "var").mkdir(exist_ok=True)
+        self.cookies = sign_in(
+            f"sqlite:///{self.tmp / 'var' / 'komando.sqlite3'}", self.tmp / "cities" / CITY
+        )
         log = (self.tmp / "web.log").open("wb")
         self.web = self.procs.start(
             [
@@ -334,7 +340,7 @@ class Bench:
                 break
             with contextlib.suppress(httpx.HTTPError):
                 url = f"http://127.0.0.1:{self.web_port}/video/{camera}.jpg"
-                if httpx.get(url, timeout=2).status_code == 200:
+                if httpx.get(url, timeout=2, cookies=self.cookies).status_code == 200:
                     return
             time.sleep(0.2)
         tail = (self.tmp / "web.log").read_text(errors="replace")[-2000:]
@@ -488,7 +494,12 @@ def gzip_check(bench: Bench) -> dict[str, Any]:
     response = httpx.post(
         f"http://127.0.0.1:{bench.web_port}/_dash-update-component",
         content=feed_body(1, {"want": WANT, "lang": "id"}),
-        headers={"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate, br"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept-Encoding": "gzip, deflate, br",
+            "X-CSRFToken": os.environ["KOMANDO_BENCH_CSRF"],
+        },
+        cookies=bench.cookies,
         timeout=10,
     )
     raw = response.content
