@@ -101,7 +101,12 @@ class SecurityHeaders:
         )
         self.display_frames = display_frames.strip()
 
+    ALWAYS = ((b"x-content-type-options", b"nosniff"),)
+
     def for_principal(self, principal: Principal | None) -> list[tuple[bytes, bytes]]:
+        """The headers of an HTML document. (Other answers — a wall's JSON refresh each second,
+        a camera frame — get only ALWAYS: a policy for documents means nothing on them, and
+        it would double the bytes of a refresh that changed nothing.)"""
         framed = principal is not None and principal.role == "display" and self.display_frames
         ancestors = self.display_frames if framed else "'none'"
         headers = [
@@ -203,7 +208,9 @@ class AccessGate:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in names)
+                kind = next((v for n, v in headers if n == b"content-type"), b"")
+                wanted = extra if kind.startswith(b"text/html") else SecurityHeaders.ALWAYS
+                headers.extend(h for h in wanted if h[0] not in names)
                 if refresh_csrf:
                     headers.append((b"set-cookie", self.csrf_cookie(csrf, secure)))
                 message = {**message, "headers": headers}

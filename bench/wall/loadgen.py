@@ -69,7 +69,11 @@ def feed_body(tick: int, known: dict) -> bytes:
         "outputs": outputs,
         "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": tick}],
         "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
-        "state": [{"id": ids.FEED_VERSIONS, "property": "data", "value": known}],
+        "state": [
+            {"id": ids.FEED_VERSIONS, "property": "data", "value": known},
+            # The wall's map view (its shading KPI, no kecamatan in focus), as the page sends it.
+            [{"id": ids.MAP_VIEW, "property": "data", "value": {"shade": "", "focus": ""}}],
+        ],
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -183,7 +187,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--displays", type=int, default=1)
     parser.add_argument("--mode", choices=("follow", "stale"), default="follow")
-    parser.add_argument("--want", default="cameras,freshness,kpis,sensors")
+    parser.add_argument("--want", default="alerts,cameras,freshness,kpis,regions,sensors")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     want = sorted(s for s in args.want.split(",") if s)

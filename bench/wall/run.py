@@ -74,7 +74,7 @@ CITY = "wallbench"
 NAMESPACE = f"komando:{CITY}"
 SENSORS, KPIS, CAMERAS = 500, 50, 16
 CAMERA_FPS = 10.0
-WANT = ["cameras", "freshness", "kpis", "sensors"]
+WANT = ["alerts", "cameras", "freshness", "kpis", "regions", "sensors"]  # what the wall asks for
 STOP_TIMEOUT_S = 5.0
 BUSY_ELSEWHERE = 0.25  # of a core: a window shared with that much other work is redone once
 

@@ -249,18 +249,27 @@ def test_a_display_sees_its_wall_without_school_cameras(world):
     assert "sdn1-gerbang" not in answer.text
 
 
-def test_every_answer_carries_the_security_headers(world):
+def test_every_page_carries_the_security_headers_and_every_answer_nosniff(world):
     _app, client, sessions = world
     for role, path in (
-        ("anon", "/login"),
-        ("anon", "/"),
-        ("operator", "/"),
         ("operator", "/video/simpang-sudirman.jpg"),
         ("parent", "/video/simpang-sudirman.jpg"),
         ("operator", "/_dash-layout"),
         ("operator", "/assets/komando.css"),
+        ("anon", "/"),
     ):
         answer = as_role(client, sessions, role).get(path, follow_redirects=False)
+        assert answer.headers.get("x-content-type-options") == "nosniff", (role, path)
+    for role, path in (
+        ("anon", "/login"),
+        ("operator", "/"),
+        ("operator", "/kpi/laporan"),
+        ("parent", "/"),
+        ("parent", "/cctv"),  # the refusal page
+        ("display", "/"),
+    ):
+        answer = as_role(client, sessions, role).get(path)
+        assert answer.headers["content-type"].startswith("text/html"), (role, path)
         csp = answer.headers.get("content-security-policy", "")
         assert "frame-ancestors 'none'" in csp, (role, path)
         assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
