@@ -22,7 +22,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
 
@@ -69,14 +68,16 @@ def csrf_token_for(session_token: str) -> str:
 
 
 def cookies_of(scope: Scope) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
+    """The request's cookies. A plain split, not http.cookies: this runs on every request,
+    every camera frame of a long-polling viewer included, and SimpleCookie costs ~10 µs."""
+    found: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed cookie header: treat as no cookies
-                return {}
-    return {k: m.value for k, m in jar.items()}
+            for part in value.decode("latin-1").split(";"):
+                key, sep, val = part.strip().partition("=")
+                if sep and key not in found:
+                    found[key] = val.strip().strip('"')
+    return found
 
 
 def header(scope: Scope, wanted: bytes) -> str:
@@ -138,6 +139,7 @@ class AccessGate:
         self.headers = headers
         self.cookie_secure = cookie_secure
         self._recent: dict[str, tuple[float, Principal | None]] = {}
+        self._csrf: dict[str, str] = {}
         sessions.on_revoke.append(self.forget)
 
     async def _principal(self, token: str) -> Principal | None:
@@ -154,6 +156,14 @@ class AccessGate:
             self._recent.clear()
         self._recent[session_id] = (now, principal)
         return principal
+
+    def csrf_of(self, token: str) -> str:
+        csrf = self._csrf.get(token)
+        if csrf is None:
+            if len(self._csrf) > 10_000:
+                self._csrf.clear()
+            csrf = self._csrf[token] = csrf_token_for(token)
+        return csrf
 
     def forget(self, session_ids: list[str]) -> None:
         """Drop this process's copies at once (sessions revoked through this process)."""
@@ -201,7 +211,7 @@ class AccessGate:
         secure: bool,
     ) -> Send:
         extra = self.headers.for_principal(principal)
-        csrf = csrf_token_for(token) if principal is not None else ""
+        csrf = self.csrf_of(token) if principal is not None else ""
         refresh_csrf = principal is not None and cookies.get(CSRF_COOKIE) != csrf
 
         async def send_with_headers(message: Message) -> None:
@@ -268,7 +278,7 @@ class AccessGate:
             await _json(send, 405, {"detail": "Metode tidak diizinkan."})
             return
         presented = header(scope, CSRF_HEADER)
-        if not presented or not hmac.compare_digest(presented, csrf_token_for(token)):
+        if not presented or not hmac.compare_digest(presented, self.csrf_of(token)):
             log.warning("callback refused: CSRF token missing or wrong (%s)", principal.actor)
             await _json(send, 403, {"detail": "Token CSRF tidak cocok. Muat ulang halaman."})
             return
