@@ -83,8 +83,9 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit trail names this principal."""
-        return f"{self.kind}:{self.name}"
+        """How the audit trail names this principal: a person by username (as data entries
+        and alert actions always have), a wall display as display:<name>."""
+        return self.name if self.kind == "user" else f"{self.kind}:{self.name}"
 
     @property
     def view_paths(self) -> frozenset[str]:

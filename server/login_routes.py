@@ -128,7 +128,7 @@ def add_login_routes(
         token = await asyncio.to_thread(sessions.create, user_id=user["id"], role=user["role"])
         principal = await asyncio.to_thread(sessions.principal, token)
         await asyncio.to_thread(
-            audit, engine, f"user:{user['username']}", "login", user["username"], client=client
+            audit, engine, user["username"], "login", user["username"], client=client
         )
         assert principal is not None
         response = RedirectResponse(safe_next(next_path, principal), status_code=303)

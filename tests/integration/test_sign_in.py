@@ -44,7 +44,7 @@ def test_a_right_password_signs_in_and_lands_on_the_role_home(site):
     assert answer.headers["location"] == "/kpi"
     assert client.get("/kpi", follow_redirects=False).status_code == 200
     trail = accounts.read_audit(engine, action="login")
-    assert [(r["actor"], r["action"]) for r in trail] == [("user:walikota", "login")]
+    assert [(r["actor"], r["action"]) for r in trail] == [("walikota", "login")]
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(site):
