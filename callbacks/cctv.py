@@ -3,12 +3,14 @@ callbacks/camera_tiles.py (pattern-matching ids), pictures by the browser's stre
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.logged import logged
+from data.access import city_view, current_principal
 from data.city import City
 from layouts import cctv
 from layouts.i18n import normal_lang
@@ -71,6 +73,10 @@ def register(app: Dash, city: City, settings: Settings) -> None:
     @logged
     async def show_page(per_page, group_id, _tick, page, lang):
         lang = normal_lang(lang)
+        # Only the cameras this viewer may watch (a wall display: no school cameras), whatever
+        # group id the request names.
+        seen = city_view(city, current_principal(), datetime.now(UTC))
+        groups = {g.id: g for g in cctv.camera_groups(seen)}
         group = groups.get(group_id) or groups["semua"]
         per_page = per_page if per_page in cctv.LAYOUTS else 4
         rotated = ctx.triggered_id == cctv.CCTV_ROTATE_TICK
@@ -78,5 +84,5 @@ def register(app: Dash, city: City, settings: Settings) -> None:
         camera_ids, shown, pages = cctv.grid_page(group.camera_ids, per_page, wanted)
         if rotated and pages == 1:
             return no_update, no_update, no_update  # nothing to rotate to
-        grid = cctv.cctv_grid(city, camera_ids, per_page, settings.camera_fps, lang)
+        grid = cctv.cctv_grid(seen, camera_ids, per_page, settings.camera_fps, lang)
         return grid, shown, cctv.page_label(shown, pages, lang)

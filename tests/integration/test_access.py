@@ -312,3 +312,37 @@ def test_session_cookie_flags(redis_server, tmp_path):
         csrf = next(c for c in cookies if c.startswith(f"{CSRF_COOKIE}="))
         assert "HttpOnly" in session and "Secure" in session and "SameSite=lax" in session
         assert "HttpOnly" not in csrf and "Secure" in csrf and "SameSite=strict" in csrf
+
+
+def test_a_display_asking_the_cctv_grid_for_school_cameras_gets_none(world):
+    """The callback payload is checked too: a /cctv display that names the school group (or
+    any group) gets only the cameras it may watch."""
+    app, client, _sessions = world
+    screen = display_session(app.server.state.sessions.engine, "/cctv")
+    client.cookies.clear()
+    client.cookies.update(screen.cookies)
+    client.headers.update(screen.csrf_headers)
+    outputs = [
+        {"id": "cctv-grid-holder", "property": "children"},
+        {"id": "cctv-page", "property": "data"},
+        {"id": "cctv-page-label", "property": "children"},
+    ]
+    for group in ("sekolah", "semua", "sekolah-sdn1-demo"):
+        body = {
+            "output": "..cctv-grid-holder.children...cctv-page.data...cctv-page-label.children..",
+            "outputs": outputs,
+            "inputs": [
+                {"id": "cctv-layout", "property": "value", "value": 4},
+                {"id": "cctv-group", "property": "value", "value": group},
+                {"id": "cctv-rotate-tick", "property": "n_intervals", "value": None},
+            ],
+            "state": [
+                {"id": "cctv-page", "property": "data", "value": 0},
+                {"id": "lang", "property": "data", "value": "id"},
+            ],
+            "changedPropIds": ["cctv-group.value"],
+        }
+        answer = client.post("/_dash-update-component", json=body)
+        assert answer.status_code == 200, answer.text[:300]
+        assert "sdn1-gerbang" not in answer.text, group
+        assert "SD Negeri" not in answer.text, group
