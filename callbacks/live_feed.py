@@ -25,6 +25,7 @@ from callbacks.kpi_tiles import kpi_items, scorecard_items
 from callbacks.logged import logged
 from callbacks.sensor_map import freshness, sensor_items
 from data import kpi_status
+from data.access import current_principal, visible_camera_ids
 from data.alert_store import AlertKeys
 from data.camera_status import camera_status
 from data.city import City
@@ -115,6 +116,9 @@ class FeedBuilder:
                     feed["kpis"] = section
                     versions["kpis_sig"] = signature(section)
             cameras = await self._cameras(now, lang) if "cameras" in want else None
+            if cameras:  # only the cameras this viewer may watch (a display: no school ones)
+                seen = visible_camera_ids(current_principal(), self.city, now)
+                cameras = {k: v for k, v in cameras.items() if k in seen}
             if "regions" in want:
                 await self._regions(known, view or {}, versions, feed, lang)
             if "alerts" in want:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -191,6 +191,12 @@ def visible_cameras(principal: Principal | None, city: City, now: datetime) -> l
             c for c in city.config.cameras if c.kind == "school" and c.school in principal.schools
         ]
     return [c for c in city.config.cameras if camera_access(principal, c, city, now).allowed]
+
+
+def visible_camera_ids(principal: Principal | None, city: City, now_s: float) -> frozenset[str]:
+    """Ids of the cameras `principal` may see (cached with the principal's view of the city)."""
+    view = city_view(city, principal, datetime.fromtimestamp(now_s, UTC))
+    return frozenset(c.id for c in view.config.cameras)
 
 
 def may_act_on_alerts(principal: Principal | None) -> bool:
