@@ -133,6 +133,8 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
         Output(ADM_NEW_NAME, "value"),
         Output(ADM_NEW_PASSWORD, "value"),
         Output(ADM_NEW_PASSWORD_AGAIN, "value"),
+        Output(ADM_NEW_OPDS, "value"),
+        Output(ADM_NEW_SCHOOLS, "value"),
         Input(ADM_NEW_SAVE, "n_clicks"),
         State(ADM_NEW_USERNAME, "value"),
         State(ADM_NEW_NAME, "value"),
@@ -156,7 +158,7 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
         admin = acting_admin()
         lang = normal_lang(lang)
         if not role:
-            return result(Text("Pilih peran.", "Choose a role.")(lang), False), *[no_update] * 5
+            return result(Text("Pilih peran.", "Choose a role.")(lang), False), *[no_update] * 7
         try:
             created = await run_in_threadpool(
                 lambda: user_admin.create_user(
@@ -174,10 +176,10 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
                 )
             )
         except AccountError as exc:
-            return result(str(exc), False), *[no_update] * 5
+            return result(str(exc), False), *[no_update] * 7
         except SQLAlchemyError:
             log.exception("admin page: user not created")
-            return result(DB_FAILED(lang), False), *[no_update] * 5
+            return result(DB_FAILED(lang), False), *[no_update] * 7
         message = Text(
             f"Pengguna {created.username} ({role_name(role, 'id')}) dibuat.",
             f"User {created.username} ({role_name(role, 'en')}) created.",
@@ -187,7 +189,8 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
             if created.password
             else result(message)
         )
-        return shown, next_version(version), "", "", "", ""
+        # The next person is someone else: their name, password and bindings start empty.
+        return shown, next_version(version), "", "", "", "", [], []
 
     @app.callback(
         Output(ADM_EDIT_NAME, "value"),

@@ -168,7 +168,11 @@ def schools_table(city: City, users: list[dict[str, Any]] | None, lang: str = "i
             cameras.setdefault(camera.school, []).append(camera)
     rows = []
     for school in schools:
-        hours = school.viewing_hours or Text("sepanjang hari", "all day")(lang)
+        hours = (
+            f"{school.viewing_hours} {city.config.timezone_label}"
+            if school.viewing_hours
+            else Text("sepanjang hari", "all day")(lang)
+        )
         days = weekday_names(school.viewing_days)
         if lang == "en":
             days = days.replace("setiap hari", "every day")
@@ -204,7 +208,7 @@ def schools_table(city: City, users: list[dict[str, Any]] | None, lang: str = "i
                     ),
                     html.Td(
                         [
-                            html.Div(f"{hours} {city.config.timezone_label}"),
+                            html.Div(hours),
                             html.Div(days, className="op-hint"),
                         ]
                     ),
