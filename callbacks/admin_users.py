@@ -246,7 +246,7 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
             raise PreventUpdate
         admin = acting_admin()
         lang = normal_lang(lang)
-        if user_id is None:
+        if not isinstance(user_id, int):
             return result(NO_USER(lang), False), no_update
         try:
             edited = await run_in_threadpool(
@@ -297,7 +297,7 @@ def register(app: Dash, city: City, engine: Engine, sessions: SessionStore) -> N
             raise PreventUpdate
         admin = acting_admin()
         lang = normal_lang(lang)
-        if user_id is None:
+        if not isinstance(user_id, int):
             return result(NO_USER(lang), False), no_update, no_update, no_update
         try:
             reset = await run_in_threadpool(

@@ -81,6 +81,7 @@ SECTIONS = (
     ("adm-kunci", Text("Kunci API", "API keys")),
     ("adm-audit-trail", Text("Jejak audit", "Audit trail")),
 )
+EXAMPLE = Text("mis.", "e.g.")
 HIDDEN_FIELD = "op-field adm-field is-hidden"
 SHOWN_FIELD = "op-field adm-field"
 
@@ -252,7 +253,9 @@ def users_section(city: City, lang: str) -> html.Section:
                 [
                     field(
                         Text("Nama pengguna", "Username")(lang),
-                        text_input(ADM_NEW_USERNAME, "mis. budi.santoso", autoComplete="off"),
+                        text_input(
+                            ADM_NEW_USERNAME, EXAMPLE(lang) + " budi.santoso", autoComplete="off"
+                        ),
                         ADM_NEW_USERNAME,
                     ),
                     field(
@@ -439,7 +442,11 @@ def displays_section(lang: str) -> html.Section:
                 [
                     field(
                         Text("Nama layar", "Display name")(lang),
-                        text_input(ADM_DISPLAY_NAME, "mis. Layar utama", autoComplete="off"),
+                        text_input(
+                            ADM_DISPLAY_NAME,
+                            Text("mis. Layar utama", "e.g. Main screen")(lang),
+                            autoComplete="off",
+                        ),
                         ADM_DISPLAY_NAME,
                     ),
                     field(
@@ -491,7 +498,11 @@ def keys_section(lang: str) -> html.Section:
                 [
                     field(
                         Text("Nama", "Name")(lang),
-                        text_input(ADM_KEY_NAME, "mis. Gateway DLH", autoComplete="off"),
+                        text_input(
+                            ADM_KEY_NAME,
+                            Text("mis. Gateway DLH", "e.g. DLH gateway")(lang),
+                            autoComplete="off",
+                        ),
                         ADM_KEY_NAME,
                     ),
                     field(
@@ -556,12 +567,12 @@ def audit_section(lang: str) -> html.Section:
                 [
                     field(
                         Text("Tindakan berawalan", "Action starting with")(lang),
-                        text_input(ADM_AUDIT_ACTION, "mis. user. / login / camera"),
+                        text_input(ADM_AUDIT_ACTION, EXAMPLE(lang) + " user. / login / camera"),
                         ADM_AUDIT_ACTION,
                     ),
                     field(
                         Text("Pelaku", "Actor")(lang),
-                        text_input(ADM_AUDIT_ACTOR, "mis. user:admin"),
+                        text_input(ADM_AUDIT_ACTOR, EXAMPLE(lang) + " user:admin"),
                         ADM_AUDIT_ACTOR,
                     ),
                     field(
