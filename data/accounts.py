@@ -497,8 +497,13 @@ class SessionStore:
     def revoke(self, token: str) -> None:
         self._revoke_ids([_sha256(token)])
 
-    def revoke_user(self, user_id: int) -> int:
-        return self._revoke_where(sessions.c.user_id == user_id)
+    def revoke_user(self, user_id: int, keep: str = "") -> int:
+        """End the user's sessions; `keep`, a session id, stays (an admin changing their own
+        password ends their other sessions, not the one they are using)."""
+        condition = sessions.c.user_id == user_id
+        if keep:
+            condition = condition & (sessions.c.id != keep)
+        return self._revoke_where(condition)
 
     def revoke_display(self, display_id: int) -> int:
         return self._revoke_where(sessions.c.display_id == display_id)

@@ -245,7 +245,8 @@ def reset_password(
     user = _user(engine, user_id)
     secret = chosen_password(password, password_again, generate, user["username"])
     accounts.set_password(engine, user_id, secret)
-    revoked = sessions.revoke_user(user_id)
+    # Their own password: the admin stays signed in here, everywhere else is signed out.
+    revoked = sessions.revoke_user(user_id, keep=admin.session if user_id == admin.id else "")
     accounts.audit(
         engine,
         admin.actor,

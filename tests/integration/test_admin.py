@@ -308,6 +308,17 @@ def test_a_password_reset_ends_the_users_sessions_at_once(admin_page):
     assert accounts.read_audit(page.engine, 1, "user.password")[0]["subject"] == operator.username
 
 
+def test_an_admin_changing_their_own_password_stays_signed_in_here_only(admin_page):
+    page = admin_page
+    me = user_id(page.engine, page.session.username)
+    elsewhere = accounts.SessionStore(page.engine, None, "").create(user_id=me, role="admin")
+    other_device = client_for(page, Session(elsewhere, page.session.username))
+    assert a_callback_as(page, other_device).status_code == 200
+    assert "1 sesi diakhiri" in page.reset_password(me, "kata-sandi-admin-baru-7")
+    assert a_callback_as(page, other_device).status_code == 401
+    assert a_callback_as(page, page.client).status_code == 200
+
+
 def test_role_bindings_and_disabling_take_effect_at_once(admin_page):
     page = admin_page
     parent = session_for(page.engine, PARENT, schools=["sdn1-demo"])
