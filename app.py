@@ -18,6 +18,7 @@ from dash import Dash
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from callbacks import admin as admin_page
 from callbacks import alert_list as alert_list_page
 from callbacks import cctv as cctv_page
 from callbacks import intake as intake_page
@@ -32,6 +33,7 @@ from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from data.pipeline import IngestPipeline
+from layouts.admin import admin_layout
 from layouts.alert_list import ALERT_FEEDBACK, INCIDENT_FEEDBACK, alerts_page
 from layouts.cctv import cctv_layout
 from layouts.intake import intake_layout
@@ -41,6 +43,7 @@ from layouts.pages import shell
 from layouts.wall import wall_layout
 from runner import main_for_roles
 from server.access_gate import AccessGate, SecurityHeaders
+from server.audit_export import add_audit_export_routes
 from server.callback_policy import CallbackPolicy
 from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
@@ -88,6 +91,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         ),
         "/operator": lambda c, lang: operator_layout(c, lang),
         "/admin/data": lambda c, lang: intake_layout(c, lang),
+        "/admin": lambda c, lang: admin_layout(c, lang),
         "/kpi": lambda c, lang: kpi_review_layout(c, lang),
         "/alerts": lambda c, lang: alerts_page(
             c, settings.wall_refresh_ms, lang, access.may_act_on_alerts(access.current_principal())
@@ -112,6 +116,10 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         alert_list_page.register(app, reader, city, settings, engine, store)
     policy.narrow(app, ALERT_FEEDBACK, access.ALERT_ACTORS)
     policy.narrow(app, INCIDENT_FEEDBACK, access.ALERT_ACTORS)
+    # The admin page (issue 6): accounts, display links, API keys, the audit trail and its CSV.
+    with policy.roles(app, frozenset({access.ADMIN})):
+        admin_page.register(app, city, engine, store, reader, settings)
+    add_audit_export_routes(app.server, city, engine)
     with policy.roles(app, access.ANY_SIGNED_IN):
         router.register(app, city, pages)
     _guard(app, settings, engine, store, policy, city)

@@ -23,7 +23,9 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from argon2 import PasswordHasher
@@ -505,8 +507,13 @@ class SessionStore:
     def revoke(self, token: str) -> None:
         self._revoke_ids([session_id_of(token)])
 
-    def revoke_user(self, user_id: int) -> int:
-        return self._revoke_where(sessions.c.user_id == user_id)
+    def revoke_user(self, user_id: int, keep: str = "") -> int:
+        """End the user's sessions; `keep`, a session id, stays (an admin changing their own
+        password ends their other sessions, not the one they are using)."""
+        condition = sessions.c.user_id == user_id
+        if keep:
+            condition = condition & (sessions.c.id != keep)
+        return self._revoke_where(condition)
 
     def revoke_display(self, display_id: int) -> int:
         return self._revoke_where(sessions.c.display_id == display_id)
@@ -584,17 +591,37 @@ def read_audit(
 ) -> list[dict[str, Any]]:
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if action:
-        query = query.where(audit_log.c.action.startswith(action))
+        # autoescape: "_" and "%" in a typed prefix are letters, not LIKE wildcards
+        query = query.where(audit_log.c.action.startswith(action, autoescape=True))
     if actor:
         query = query.where(audit_log.c.actor == actor)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def audit_csv(rows: list[dict[str, Any]]) -> str:
+# A cell a spreadsheet would read as a formula (CSV injection, OWASP): a username or a failed
+# sign-in's typed name is chosen by whoever types it, and "=HYPERLINK(…)" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def audit_csv(rows: list[dict[str, Any]], zone: ZoneInfo | None = None) -> str:
+    """The rows as ';'-separated CSV; with `zone`, a last column `waktu` in local time, which
+    spreadsheets read as a date (waktu_ms stays first, as scripts expect)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["waktu_ms", "pelaku", "tindakan", "subjek", "rincian"])
+    writer.writerow(
+        ["waktu_ms", "pelaku", "tindakan", "subjek", "rincian"] + (["waktu"] if zone else [])
+    )
     for r in rows:
-        writer.writerow([r["ts_ms"], r["actor"], r["action"], r["subject"], r["detail"]])
+        cells = [csv_cell(r[k]) for k in ("ts_ms", "actor", "action", "subject", "detail")]
+        if zone is not None:
+            cells.append(
+                datetime.fromtimestamp(r["ts_ms"] / 1000, zone).strftime("%Y-%m-%d %H:%M:%S")
+            )
+        writer.writerow(cells)
     return out.getvalue()
