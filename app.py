@@ -79,6 +79,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     engine = make_engine(settings.effective_database_url)  # connects on first use, not here
     store = LiveStore(connect(settings.redis_url), settings.redis_namespace)
     views = CameraViewLog(engine, store.client, settings.redis_namespace)
+    sessions = SessionStore(engine, store.client, settings.redis_namespace)
     app.server.state.video = add_video_routes(app.server, hub, city, settings, views)
     add_ingest_routes(app.server, IngestPipeline(city, store, None, engine), engine, city)
     # Pages appear through the router, so callbacks may target components not yet on screen.
@@ -118,11 +119,11 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     policy.narrow(app, INCIDENT_FEEDBACK, access.ALERT_ACTORS)
     # The admin page (issue 6): accounts, display links, API keys, the audit trail and its CSV.
     with policy.roles(app, frozenset({access.ADMIN})):
-        admin_page.register(app, city, engine, store, reader, settings)
+        admin_page.register(app, city, engine, sessions, reader, settings)
     add_audit_export_routes(app.server, city, engine)
     with policy.roles(app, access.ANY_SIGNED_IN):
         router.register(app, city, pages)
-    _guard(app, settings, engine, store, policy, city)
+    _guard(app, settings, engine, sessions, store, policy, city)
     # Dash's FastAPI backend runs its one-time setup (finding assets/ CSS and JS) only on a
     # request to "/" or "/_dash-*": a first visitor opening /cctv directly got an unstyled page.
     app._setup_server()
@@ -133,12 +134,12 @@ def _guard(
     app: Dash,
     settings: Settings,
     engine: Engine,
+    sessions: SessionStore,
     store: LiveStore,
     policy: CallbackPolicy,
     city: City,
 ) -> None:
     """Accounts (issue 6): sign-in routes, and the gate in front of every request."""
-    sessions = SessionStore(engine, store.client, settings.redis_namespace)
     throttle = LoginThrottle(store.client, settings.redis_namespace)
     tiles = [_origin(settings.tile_url)] if settings.tile_url else []
     headers = SecurityHeaders(

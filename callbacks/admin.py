@@ -19,7 +19,6 @@ from data.accounts import SessionStore
 from data.camera_status import CameraStatus, camera_status
 from data.city import City
 from data.live_reader import LiveReader
-from data.live_store import LiveStore
 from layouts.admin import ADM_CAMERAS, ADM_CAMERAS_RELOAD
 from layouts.admin_tables import cameras_table
 from layouts.i18n import normal_lang
@@ -30,11 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    app: Dash, city: City, engine, store: LiveStore, reader: LiveReader, settings: Settings
+    app: Dash, city: City, engine, sessions: SessionStore, reader: LiveReader, settings: Settings
 ) -> None:
-    # The same sessions the gate reads (SQL record, Redis cache): revoking here drops the
-    # cached copies too, so a revoked session is refused on its very next request.
-    sessions = SessionStore(engine, store.client, settings.redis_namespace)
+    """`sessions`: the very store the gate reads (SQL record, Redis cache, the gate's own
+    short-lived copies): revoking here is refused on the session's very next request."""
     admin_users.register(app, city, engine, sessions)
     admin_links.register(app, city, engine, sessions)
     admin_audit.register(app, city, engine)
