@@ -260,7 +260,7 @@ class AccessGate:
         if method not in ("GET", "HEAD"):
             await _plain(send, 405, "Metode tidak diizinkan.")
             return
-        if not may_open_page(principal, _page_of(path)):
+        if not may_open_page(principal, page_of(path)):
             if normal_path(path) == "/":  # e.g. a parent following the site's bare address
                 await _redirect(send, principal.home)
             else:
@@ -298,7 +298,7 @@ class AccessGate:
         await self.app(scope, _replay(body), send)
 
 
-def _page_of(path: str) -> str:
+def page_of(path: str) -> str:
     """The page whose rule covers `path`: the longest PAGE_ROLES path it equals or lies under
     (/kpi/laporan is /kpi's); other paths are their own page."""
     path = normal_path(path)

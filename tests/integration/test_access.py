@@ -346,3 +346,25 @@ def test_a_display_asking_the_cctv_grid_for_school_cameras_gets_none(world):
         assert answer.status_code == 200, answer.text[:300]
         assert "sdn1-gerbang" not in answer.text, group
         assert "SD Negeri" not in answer.text, group
+
+
+def test_every_server_route_has_a_rule(world):
+    """A route added later without a rule in data/access.PAGE_ROLES would be open to every
+    signed-in role (the gate treats unknown paths as Dash pages): this names it."""
+    from data.access import PAGE_ROLES
+    from server.access_gate import CALLBACK_PATH, PUBLIC_PREFIXES, SIGNED_IN_PREFIXES, page_of
+
+    app, _client, _sessions = world
+    paths = {getattr(r, "path", "") for r in app.server.routes}
+    paths |= {prefix for prefix, _ in app.server._ahead}
+    unruled = sorted(
+        p
+        for p in paths
+        # "/" and Dash's catch-all "{path:path}" serve the page shell; "/assets" is static.
+        if p not in ("/", "{path:path}", "/assets", CALLBACK_PATH, "/_dash-ws-callback")
+        and not p.startswith(PUBLIC_PREFIXES)
+        and not p.startswith(SIGNED_IN_PREFIXES)
+        and not p.startswith("/video/")  # checked per camera by the video routes
+        and page_of(p) not in PAGE_ROLES
+    )
+    assert unruled == [], "routes without an access rule: " + ", ".join(unruled)
