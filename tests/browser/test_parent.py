@@ -64,8 +64,30 @@ def sign_in(page: Page, url: str) -> None:
     expect(page).to_have_url(url + "parent")
 
 
+# Counts the page's object URLs still alive: each picture's must be revoked once the next shows.
+COUNT_OBJECT_URLS = """
+(() => {
+  const create = URL.createObjectURL, revoke = URL.revokeObjectURL;
+  window.__liveUrls = new Set();
+  window.__madeUrls = 0;
+  URL.createObjectURL = (blob) => {
+    const u = create(blob);
+    window.__liveUrls.add(u);
+    window.__madeUrls += 1;
+    return u;
+  };
+  URL.revokeObjectURL = (u) => { window.__liveUrls.delete(u); revoke(u); };
+})();
+"""
+HIDE = """(state) => {
+  Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
 def test_parent001_phone_sign_in_live_tile_zoom(browser, komando, artifacts):
     context, page, console = phone(browser)
+    context.add_init_script(COUNT_OBJECT_URLS)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     try:
@@ -111,6 +133,20 @@ def test_parent001_phone_sign_in_live_tile_zoom(browser, komando, artifacts):
         page.go_back()
         expect(zoom).to_be_hidden()
         expect(page).to_have_url(komando + "parent")
+
+        # Phone locked or another app in front: no requests; shown again: pictures again.
+        page.evaluate(HIDE, "hidden")
+        time.sleep(2.5)  # a request in flight ends
+        asked = int(tile.get_attribute("data-requests"))
+        time.sleep(3)
+        assert int(tile.get_attribute("data-requests")) == asked
+        page.evaluate(HIDE, "visible")
+        page.wait_for_function(
+            f'() => +document.querySelector("{TILE}").dataset.requests > {asked + 2}'
+        )
+        # Many pictures shown, and only the last one or two still hold memory.
+        page.wait_for_function("() => window.__madeUrls >= 12", timeout=20_000)
+        assert page.evaluate("() => window.__liveUrls.size") <= 3
         assert console.errors == []
     finally:
         context.close()
