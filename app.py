@@ -49,6 +49,7 @@ from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
 from server.kpi_export import add_kpi_export_routes
 from server.login_routes import add_login_routes
+from server.parent_routes import add_parent_routes
 from server.video_routes import add_video_routes
 from server.web_server import KomandoServer
 from settings import PROJECT_ROOT, Settings
@@ -112,6 +113,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     with policy.roles(app, access.STAFF):
         kpi_review_page.register(app, city, engine, reader)
     add_kpi_export_routes(app.server, city, engine)
+    add_parent_routes(app.server, city)  # parents' phones: plain HTML, no Dash bundle
     # Alerts: every live viewer reads the panel; only the desk's roles act on it.
     with policy.roles(app, access.LIVE_VIEWERS, frozenset({"/", "/alerts"})):
         alert_list_page.register(app, reader, city, settings, engine, store)

@@ -15,6 +15,7 @@ def _page(title: str, body: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} — Komando</title>
+<link rel="icon" href="/_favicon.ico">
 <link rel="stylesheet" href="/assets/komando_login.css">
 </head>
 <body class="login-body">

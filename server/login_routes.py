@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import secrets
 from urllib.parse import parse_qs
 
@@ -34,6 +35,7 @@ from server.login_pages import display_link_invalid_html, login_html, logout_htm
 log = logging.getLogger(__name__)
 
 PRELOGIN_COOKIE = "komando_prelogin"
+PRELOGIN_VALUE = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 MAX_FORM_BYTES = 8192
 
 
@@ -78,7 +80,10 @@ def add_login_routes(
         )  # fmt: skip
 
     def form_page(request: Request, status: int = 200, **kwargs: object) -> HTMLResponse:
-        csrf = secrets.token_urlsafe(24)
+        # The browser's own value when it has one: a second GET /login (another tab, or a
+        # browser's /favicon.ico sent here by the gate) must not void the form already shown.
+        kept = request.cookies.get(PRELOGIN_COOKIE, "")
+        csrf = kept if PRELOGIN_VALUE.fullmatch(kept) else secrets.token_urlsafe(24)
         first_run = kwargs.pop("first_run", False)
         page = login_html(city_name, csrf, first_run_hint=bool(first_run), **kwargs)  # type: ignore[arg-type]
         response = HTMLResponse(page, status_code=status, headers={"cache-control": "no-store"})
