@@ -16,6 +16,7 @@ pass without a session.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -140,6 +141,7 @@ class AccessGate:
         self.cookie_secure = cookie_secure
         self._recent: dict[str, tuple[float, Principal | None]] = {}
         self._csrf: dict[str, str] = {}
+        self._looking_up: dict[str, asyncio.Future] = {}
         sessions.on_revoke.append(self.forget)
 
     async def _principal(self, token: str) -> Principal | None:
@@ -151,10 +153,20 @@ class AccessGate:
         recent = self._recent.get(session_id)
         if recent is not None and now - recent[0] < RECENT_S:
             return recent[1]
-        principal = await _in_thread(self.sessions.principal, token)
+        # One lookup per session at a time: a wall reconnecting with sixteen tiles, or forty
+        # viewers of one account, wait for the same answer instead of each asking SQL.
+        pending = self._looking_up.get(session_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = asyncio.ensure_future(_in_thread(self.sessions.principal, token))
+        self._looking_up[session_id] = pending
+        try:
+            principal = await asyncio.shield(pending)
+        finally:
+            self._looking_up.pop(session_id, None)
         if len(self._recent) > 10_000:
             self._recent.clear()
-        self._recent[session_id] = (now, principal)
+        self._recent[session_id] = (time.monotonic(), principal)
         return principal
 
     def csrf_of(self, token: str) -> str:
@@ -338,8 +350,6 @@ def _replay(body: bytes) -> Receive:
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    import asyncio
-
     return await asyncio.to_thread(fn, *args)
 
 
