@@ -159,7 +159,8 @@ def camera_access(
         if local.isoweekday() not in school.viewing_days or (
             window is not None and not window.contains(minute)
         ):
-            hours = school.viewing_hours or "sepanjang hari"
+            # id-ID clock times: 06.30–14.00
+            hours = (school.viewing_hours or "sepanjang hari").replace(":", ".").replace("-", "–")
             return CameraAccess(
                 False,
                 f"Di luar jam tayang {school.name}: {hours} "
