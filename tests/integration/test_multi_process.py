@@ -341,7 +341,7 @@ def run_the_scenario(
     sensor_ids = {s.id for s in city.config.sensors}
     for name in ("web-a", "web-b"):
 
-        def all_sensors(n: str = name) -> set[str]:
+        def all_sensors(n: str = name) -> bool:
             items = viewer.sensors(base[n])
             missing = {s for s in sensor_ids if items.get(s, [None] * 4)[3] in (None, "–")}
             return not missing
@@ -446,6 +446,13 @@ def uvicorn_workers(master: int) -> set[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_a_killed_uvicorn_worker_loses_no_session_and_is_replaced(
     redis_url: str, city: City, tmp_path: Path
 ) -> None:
@@ -477,6 +484,8 @@ def test_a_killed_uvicorn_worker_loses_no_session_and_is_replaced(
             )
             victim = sorted(workers)[0]
             os.kill(victim, signal.SIGKILL)
+            # Requests in flight on the killed worker are lost with it; the ones after are not.
+            wait_for(lambda: not alive(victim), 10, f"worker {victim} dead")
             answers = [
                 httpx.get(base + "/", cookies=session.cookies, timeout=10).status_code
                 for _ in range(20)
