@@ -66,7 +66,7 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
         make_user(engine, "admin", "penguji")
         password_hash = accounts.user_by_name(engine, "penguji")["password_hash"]
         key = create_key(engine, "uji rahasia", "all", [])
-        secrets = [CAMERA_URL, SECRET_WORD, key, key.split("_")[-1], password_hash, PASSWORD]
+        secrets = [CAMERA_URL, SECRET_WORD, key, key.split("_", 2)[2], password_hash, PASSWORD]
         answers: list[str] = []
         with httpx.Client(timeout=15) as client:
             posted = client.post(
