@@ -18,26 +18,11 @@ from data.db.engine import make_engine
 from settings import PROJECT_ROOT
 from tests.accounts import PASSWORD, make_user, sign_in_with_form
 from tests.browser.conftest import running_komando
+from tests.dash_requests import router_body
 
 SECRET_WORD = "SandiRahasia99"
 CAMERA_URL = f"http://penjaga:{SECRET_WORD}@127.0.0.1:9/video.mjpg"
 PAGES = ["/", "/cctv", "/alerts", "/kpi", "/operator", "/admin/data", "/admin", "/parent"]
-
-
-def router_body(path: str) -> dict:
-    return {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": path},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": None}],
-    }
 
 
 def test_no_secret_in_any_answer_or_log_line(tmp_path):
