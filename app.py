@@ -188,6 +188,7 @@ def serve_web(settings: Settings, city: City) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        log_config=None,  # uvicorn's lines through our handler: one format (text or JSON)
     )
     log.info("Komando: buka http://%s:%d/ (Ctrl+C untuk berhenti)", settings.host, settings.port)
     # uvicorn re-raises the signal that stopped it once it has shut down; with the default
@@ -212,7 +213,7 @@ def asgi() -> FastAPI:
         raise SystemExit(
             "the web role on its own needs REDIS_URL (only `python app.py` starts Redis)"
         )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings).server
 
 
