@@ -59,6 +59,8 @@ class SqlProbe:
         loop = asyncio.get_running_loop()
         if pending is None or pending.done() or pending.get_loop() is not loop:
             pending = self._pending = asyncio.ensure_future(asyncio.to_thread(self._select_one))
+            # A probe that outlived its wait still ends: take its error so none goes unretrieved.
+            pending.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             await asyncio.wait_for(asyncio.shield(pending), self.timeout_s)
         except Exception:  # any failure means "not ready"; its text may hold a URL, so unlogged
