@@ -22,6 +22,7 @@ from tests.dash_requests import router_body
 
 SECRET_WORD = "SandiRahasia99"
 CAMERA_URL = f"http://penjaga:{SECRET_WORD}@127.0.0.1:9/video.mjpg"
+METRICS_TOKEN = "TokenMetrikRahasia-0123456789"
 PAGES = ["/", "/cctv", "/alerts", "/kpi", "/operator", "/admin/data", "/admin", "/parent"]
 
 
@@ -44,7 +45,11 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
     city_yaml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {"KOMANDO_CITIES_DIR": str(cities), "KOMANDO_UJI_KAMERA": CAMERA_URL}
+    env = {
+        "KOMANDO_CITIES_DIR": str(cities),
+        "KOMANDO_UJI_KAMERA": CAMERA_URL,
+        "KOMANDO_METRICS_TOKEN": METRICS_TOKEN,
+    }
     with running_komando(data_dir, **env) as url:
         base = url.rstrip("/")
         engine = make_engine(f"sqlite:///{data_dir / 'komando.sqlite3'}")
@@ -52,6 +57,7 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
         password_hash = accounts.user_by_name(engine, "penguji")["password_hash"]
         key = create_key(engine, "uji rahasia", "all", [])
         secrets = [CAMERA_URL, SECRET_WORD, key, key.split("_", 2)[2], password_hash, PASSWORD]
+        secrets.append(METRICS_TOKEN)
         answers: list[str] = []
         with httpx.Client(timeout=15) as client:
             posted = client.post(
@@ -87,6 +93,13 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
             # The camera is known to be broken, and the wall says so, without its address.
             health = client.get(f"{base}/video/gudang.jpg").headers["x-camera-state"]
             assert health in ("offline", "connecting", "stalled"), health
+            # Health, readiness and metrics (issue 7) name the camera, never its address.
+            scraped = client.get(
+                f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+            assert scraped.status_code == 200 and 'camera="gudang"' in scraped.text
+            answers += [scraped.text, client.get(f"{base}/readyz").text]
+            answers.append(client.get(f"{base}/healthz").text)
         log = (data_dir / "server.log").read_text()
     assert "gudang" in log  # the failing camera was logged, by its id
     for secret in secrets:
