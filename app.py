@@ -49,7 +49,9 @@ from server.frame_hub import FrameHub
 from server.ingest_api import add_ingest_routes
 from server.kpi_export import add_kpi_export_routes
 from server.login_routes import add_login_routes
+from server.observability import add_observability_routes
 from server.parent_routes import add_parent_routes
+from server.request_ids import RequestIds
 from server.video_routes import add_video_routes
 from server.web_server import KomandoServer
 from settings import PROJECT_ROOT, Settings
@@ -114,6 +116,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
         kpi_review_page.register(app, city, engine, reader)
     add_kpi_export_routes(app.server, city, engine)
     add_parent_routes(app.server, city)  # parents' phones: plain HTML, no Dash bundle
+    add_observability_routes(app.server, reader, engine, city, settings)  # issue 7
     # Alerts: every live viewer reads the panel; only the desk's roles act on it.
     with policy.roles(app, access.LIVE_VIEWERS, frozenset({"/", "/alerts"})):
         alert_list_page.register(app, reader, city, settings, engine, store)
@@ -148,7 +151,8 @@ def _guard(
         app.csp_hashes(), [t for t in tiles if t], settings.display_frame_ancestors
     )
     gate = AccessGate(app.server, sessions, policy, headers, settings.cookie_secure)
-    app.server.guard_with(lambda dispatch: _gate_over(gate, dispatch))
+    # Request ids outermost, so that the gate's own log lines carry them too.
+    app.server.guard_with(lambda dispatch: RequestIds(_gate_over(gate, dispatch)))
     add_login_routes(app.server, engine, sessions, throttle, gate, city.config.name)
     app.server.state.sessions = sessions
     app.server.state.callback_policy = policy
@@ -188,6 +192,7 @@ def serve_web(settings: Settings, city: City) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        log_config=None,  # uvicorn's lines through our handler: one format (text or JSON)
     )
     log.info("Komando: buka http://%s:%d/ (Ctrl+C untuk berhenti)", settings.host, settings.port)
     # uvicorn re-raises the signal that stopped it once it has shut down; with the default
@@ -212,7 +217,7 @@ def asgi() -> FastAPI:
         raise SystemExit(
             "the web role on its own needs REDIS_URL (only `python app.py` starts Redis)"
         )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings).server
 
 

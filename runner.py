@@ -15,7 +15,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+import logs
 from data.city import City, CityConfigError, load_city
+from logs import LogFormat
 from settings import Role, Settings, describe_errors, load_settings
 
 log = logging.getLogger("komando")
@@ -145,8 +147,9 @@ def run(settings: Settings, serve_web: WebServer | None = None) -> int:
     return 0
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_format: LogFormat = "text") -> None:
+    """Text for people or JSON lines for a collector (KOMANDO_LOG_FORMAT), with request ids."""
+    logs.configure_logging(level, log_format)
 
 
 def main_for_roles(
@@ -167,6 +170,6 @@ def main_for_roles(
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     return run(settings, serve_web)

@@ -9,14 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Role = Literal["web", "ingest", "grab"]
 ALL_ROLES: frozenset[Role] = frozenset({"web", "ingest", "grab"})
 PROJECT_ROOT = Path(__file__).resolve().parent
 # URLs may carry passwords: a validation error must never echo them back.
-_SECRET_FIELDS = frozenset({"mqtt_url", "redis_url", "REDIS_URL", "database_url", "DATABASE_URL"})
+_SECRET_FIELDS = frozenset(
+    {"mqtt_url", "redis_url", "REDIS_URL", "database_url", "DATABASE_URL", "metrics_token"}
+)
 
 
 class Settings(BaseSettings):
@@ -128,6 +130,27 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", title="Log level of the process"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        title="Log line format: 'text' for people, 'json' (one object a line) for a collector",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        title="Bearer token a Prometheus scraper must send to read /metrics",
+        description="Empty: /metrics is disabled (404). At least 16 characters, e.g. the output "
+        "of `openssl rand -hex 24`.",
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        title="Folder where several web worker processes share their metrics "
+        "(env PROMETHEUS_MULTIPROC_DIR, read by prometheus_client itself)",
+        description="Set it when the web role runs as several workers on one port "
+        "(uvicorn --workers N): any worker then answers /metrics for all of them. Empty it "
+        "before the server starts.",
+        validation_alias=AliasChoices(
+            "PROMETHEUS_MULTIPROC_DIR", "KOMANDO_PROMETHEUS_MULTIPROC_DIR"
+        ),
+    )
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -165,6 +188,25 @@ class Settings(BaseSettings):
         from data.sources.mqtt import check_topic_prefix
 
         return check_topic_prefix(value)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value()
+        if token and (len(token) < 16 or token != token.strip()):
+            raise ValueError(
+                "use at least 16 characters without surrounding spaces, or leave empty"
+            )
+        return value
+
+    @field_validator("prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _check_multiproc_dir(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not Path(str(value)).is_dir():
+            raise ValueError("must be an existing folder (create and empty it before the server)")
+        return value
 
     @field_validator("camera_offline_after_s")
     @classmethod

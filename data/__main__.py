@@ -29,7 +29,7 @@ def _context():
     from data.history import make_engine
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     city = load_city(settings.city_dir)
     return settings, city, make_engine(settings.effective_database_url)
 

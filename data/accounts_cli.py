@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import secrets
 import sys
@@ -44,6 +45,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     trail.add_argument("--csv", action="store_true")
 
 
+def _quiet(context):
+    """The shared set-up, without the migration's INFO lines: these commands print for a
+    person (and `make run` shows the first admin's password among them)."""
+    settings, city, engine = context()
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    return settings, city, engine
+
+
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
     """(password, made_up)."""
     if args.password_stdin:
@@ -66,7 +75,7 @@ def _base_url() -> str:
 def cmd_users(args: argparse.Namespace, context) -> int:
     from data import accounts
 
-    settings, city, engine = context()
+    settings, city, engine = _quiet(context)
     from runner import prepare_database
 
     prepare_database(engine, city)
@@ -151,7 +160,7 @@ def _first_run(engine, settings) -> int:
 def cmd_displays(args: argparse.Namespace, context) -> int:
     from data import accounts
 
-    settings, city, engine = context()
+    settings, city, engine = _quiet(context)
     from runner import prepare_database
 
     prepare_database(engine, city)
@@ -197,7 +206,7 @@ def cmd_audit(args: argparse.Namespace, context) -> int:
 
     from data import accounts
 
-    _settings, _city, engine = context()
+    _settings, _city, engine = _quiet(context)
     rows = accounts.read_audit(engine, limit=args.limit, action=args.action)
     if args.csv:
         sys.stdout.write(accounts.audit_csv(rows))

@@ -87,6 +87,30 @@ class LiveReader:
             replies = await pipe.execute()
         return {camera_id: decode_health(raw) for camera_id, raw in zip(ids, replies, strict=True)}
 
+    # -- for health checks and metrics (issue 7) -----------------------------------------------
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    async def counters(self) -> dict[str, int]:
+        """The ingest counters, {"<source>:accepted" / "<source>:rejected": count}."""
+        raw = await self.client.hgetall(self.keys.ingest_counters)
+        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+
+    async def heartbeats(self, roles: Iterable[str]) -> dict[str, float | None]:
+        """Each role's last beat (epoch), None when it has none (never, or expired)."""
+        names = list(roles)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for role in names:
+                pipe.get(self.keys.heartbeat(role))
+            replies = await pipe.execute()
+        beats: dict[str, float | None] = {}
+        for role, raw in zip(names, replies, strict=True):
+            try:
+                beats[role] = float(raw) if raw is not None else None
+            except ValueError:
+                beats[role] = None
+        return beats
+
     async def thumbnail(self, camera_id: str) -> bytes | None:
         return await self.client.get(self.keys.camera_thumb(camera_id))
 

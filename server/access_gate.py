@@ -39,6 +39,7 @@ from data.access import (
 )
 from data.accounts import SessionStore, session_id_of
 from server.callback_policy import CallbackPolicy
+from server.metrics import observe_callback
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ PUBLIC_PREFIXES = (
     "/api/v1/",
     "/ngsi-ld/v1/",
     "/healthz",
+    "/readyz",
+    "/metrics",  # checks its own bearer token (server/observability.py)
 )
 SIGNED_IN_PREFIXES = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 CALLBACK_PATH = "/_dash-update-component"
@@ -307,7 +310,12 @@ class AccessGate:
             log.warning("callback refused: %s may not call %s", principal.actor, str(output)[:80])
             await _json(send, 403, {"detail": "Tidak berhak."})
             return
-        await self.app(scope, _replay(body), send)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, _replay(body), send)
+        finally:
+            # Only callbacks the policy knows get here: the label set is the app's callbacks.
+            observe_callback(self.policy.name_of(output), time.perf_counter() - started)
 
 
 def page_of(path: str) -> str:

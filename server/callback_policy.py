@@ -23,6 +23,7 @@ class CallbackPolicy:
     def __init__(self) -> None:
         self._roles: dict[str, frozenset[str]] = {}
         self._display_pages: dict[str, frozenset[str]] = {}
+        self._names: dict[str, str] = {}
 
     @contextmanager
     def roles(
@@ -35,6 +36,7 @@ class CallbackPolicy:
         for output in set(app.callback_map) - before:
             self._roles[output] = frozenset(roles)
             self._display_pages[output] = frozenset(display_pages)
+            self._names[output] = _short_name(app.callback_map[output].get("callback"), output)
 
     def narrow(self, app: Dash, output_part: str, roles: frozenset[str]) -> int:
         """Give the callbacks whose output names `output_part` (a component id) the smaller
@@ -58,6 +60,10 @@ class CallbackPolicy:
     def roles_of(self, output: str) -> frozenset[str] | None:
         return self._roles.get(output)
 
+    def name_of(self, output: str) -> str:
+        """A short name of the callback ("live_feed.refresh_feed"), for metrics."""
+        return self._names.get(output, "unknown")
+
     def unguarded(self, app: Dash) -> list[str]:
         """Server-side callbacks no rule covers (clientside ones never reach the server)."""
         return sorted(
@@ -65,3 +71,9 @@ class CallbackPolicy:
             for output, spec in app.callback_map.items()
             if output not in self._roles and spec.get("callback") is not None
         )
+
+
+def _short_name(func: object, output: str) -> str:
+    module = str(getattr(func, "__module__", "") or "").rsplit(".", 1)[-1]
+    name = getattr(func, "__name__", "")
+    return f"{module}.{name}" if module and name else output[:60]

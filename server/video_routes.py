@@ -30,6 +30,7 @@ from data.camera_views import CameraViewLog
 from data.city import City
 from layouts.formatting import format_hhmm
 from server.frame_hub import Frame, FrameHub
+from server.metrics import LONG_POLLS, STREAMS_OPEN
 from server.placeholder import placeholder_jpeg, placeholder_svg
 from server.web_server import KomandoServer
 from settings import Settings
@@ -305,9 +306,11 @@ class VideoRoutes:
             return
         after = query.get("after", [""])[0]
         wait = LONG_POLL_S if after.isdigit() else 0.0
-        frame = await _frame_or_unavailable(
-            self.service, camera_id, int(after) if wait else -1, wait
-        )
+        if wait:
+            with LONG_POLLS.track_inprogress():
+                frame = await _frame_or_unavailable(self.service, camera_id, int(after), wait)
+        else:
+            frame = await _frame_or_unavailable(self.service, camera_id, -1, 0.0)
         body, media_type, headers = self.service.picture(camera_id, frame, jpeg_only=False)
         await _answer(send, 200, body, media_type, headers)
 
@@ -379,6 +382,7 @@ class VideoRoutes:
 
         tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(until_disconnected())]
         self.service.open_streams += 1
+        STREAMS_OPEN.inc()
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -391,6 +395,7 @@ class VideoRoutes:
             await asyncio.gather(*tasks, return_exceptions=True)
             await parts.aclose()  # type: ignore[attr-defined]
             self.service.open_streams -= 1
+            STREAMS_OPEN.dec()
 
 
 def _raw_headers(media_type: str, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

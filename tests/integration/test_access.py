@@ -18,6 +18,7 @@ from runner import prepare_database
 from server.access_gate import CSRF_COOKIE, SESSION_COOKIE
 from settings import load_settings
 from tests.accounts import PASSWORD, display_session, session_for, sign_in_with_form
+from tests.dash_requests import router_body
 
 ROLES = ("anon", "admin", "operator", "executive", "opd", "parent", "display")
 OK, SIGN_IN, HOME, FORBIDDEN, UNAUTHORISED, NOT_FOUND = 200, 303, "home", 403, 401, 404
@@ -179,19 +180,7 @@ def test_every_dash_callback_is_guarded_and_answers_each_role_as_the_model_says(
 
 def test_a_callback_without_the_csrf_token_is_refused(world):
     _app, client, sessions = world
-    body = {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": "/"},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": None}],
-    }
+    body = router_body("/")
     client = as_role(client, sessions, "operator")
     assert client.post("/_dash-update-component", json=body).status_code == 200
     token = client.headers.pop("X-CSRFToken")
@@ -207,19 +196,7 @@ def test_the_router_refuses_a_page_the_role_may_not_open(world):
     """Moving inside the app (no page load) is checked as well: the page's layout, which can
     name cameras and OPDs, never reaches a role that may not open it."""
     _app, client, sessions = world
-    body = {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": "/cctv"},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": None}],
-    }
+    body = router_body("/cctv")
     answer = as_role(client, sessions, "parent").post("/_dash-update-component", json=body)
     assert answer.status_code == 200
     assert "Tidak diizinkan" in answer.text
@@ -230,19 +207,7 @@ def test_the_router_refuses_a_page_the_role_may_not_open(world):
 
 def test_a_display_sees_its_wall_without_school_cameras(world):
     _app, client, sessions = world
-    body = {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": "/"},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": None}],
-    }
+    body = router_body("/")
     answer = as_role(client, sessions, "display").post("/_dash-update-component", json=body)
     assert answer.status_code == 200
     assert "simpang-sudirman" in answer.text

@@ -315,7 +315,7 @@ def run_the_scenario(
 ) -> None:
     # Both web processes answer; the operator signs in once, through web A's real form.
     for name in ("web-a", "web-b"):
-        wait_for(lambda n=name: _answers(base[n] + "/login"), 60, f"{name} answering")
+        wait_for(lambda n=name: _answers(base[n] + "/healthz"), 60, f"{name} answering")
     with httpx.Client() as browser:
         answer = sign_in_with_form(browser, base["web-a"], username)
         assert answer.status_code in (302, 303), answer.text[:300]
@@ -465,16 +465,20 @@ def test_a_killed_uvicorn_worker_loses_no_session_and_is_replaced(
     engine.dispose()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
         "KOMANDO_DATA_DIR": str(tmp_path),
+        # As deploy/ runs several workers: their metrics shared in a folder empty at start.
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
     }
     web = Role("web", web_command(port, workers=2), tmp_path / "web.log", env)
     web.start()
     try:
-        wait_for(lambda: _answers(base + "/login"), 60, "web answering")
+        wait_for(lambda: _answers(base + "/healthz"), 60, "web answering")
         wait_for(lambda: len(uvicorn_workers(web.pid)) == 2, 30, "two workers")
         workers = uvicorn_workers(web.pid)
         with httpx.Client(cookies=session.cookies, timeout=10) as browser:

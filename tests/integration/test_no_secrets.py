@@ -18,26 +18,12 @@ from data.db.engine import make_engine
 from settings import PROJECT_ROOT
 from tests.accounts import PASSWORD, make_user, sign_in_with_form
 from tests.browser.conftest import running_komando
+from tests.dash_requests import router_body
 
 SECRET_WORD = "SandiRahasia99"
 CAMERA_URL = f"http://penjaga:{SECRET_WORD}@127.0.0.1:9/video.mjpg"
+METRICS_TOKEN = "TokenMetrikRahasia-0123456789"
 PAGES = ["/", "/cctv", "/alerts", "/kpi", "/operator", "/admin/data", "/admin", "/parent"]
-
-
-def router_body(path: str) -> dict:
-    return {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": path},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": None}],
-    }
 
 
 def test_no_secret_in_any_answer_or_log_line(tmp_path):
@@ -59,14 +45,19 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
     city_yaml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {"KOMANDO_CITIES_DIR": str(cities), "KOMANDO_UJI_KAMERA": CAMERA_URL}
+    env = {
+        "KOMANDO_CITIES_DIR": str(cities),
+        "KOMANDO_UJI_KAMERA": CAMERA_URL,
+        "KOMANDO_METRICS_TOKEN": METRICS_TOKEN,
+    }
     with running_komando(data_dir, **env) as url:
         base = url.rstrip("/")
         engine = make_engine(f"sqlite:///{data_dir / 'komando.sqlite3'}")
         make_user(engine, "admin", "penguji")
         password_hash = accounts.user_by_name(engine, "penguji")["password_hash"]
         key = create_key(engine, "uji rahasia", "all", [])
-        secrets = [CAMERA_URL, SECRET_WORD, key, key.split("_")[-1], password_hash, PASSWORD]
+        secrets = [CAMERA_URL, SECRET_WORD, key, key.split("_", 2)[2], password_hash, PASSWORD]
+        secrets.append(METRICS_TOKEN)
         answers: list[str] = []
         with httpx.Client(timeout=15) as client:
             posted = client.post(
@@ -102,6 +93,13 @@ def test_no_secret_in_any_answer_or_log_line(tmp_path):
             # The camera is known to be broken, and the wall says so, without its address.
             health = client.get(f"{base}/video/gudang.jpg").headers["x-camera-state"]
             assert health in ("offline", "connecting", "stalled"), health
+            # Health, readiness and metrics (issue 7) name the camera, never its address.
+            scraped = client.get(
+                f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+            assert scraped.status_code == 200 and 'camera="gudang"' in scraped.text
+            answers += [scraped.text, client.get(f"{base}/readyz").text]
+            answers.append(client.get(f"{base}/healthz").text)
         log = (data_dir / "server.log").read_text()
     assert "gudang" in log  # the failing camera was logged, by its id
     for secret in secrets:

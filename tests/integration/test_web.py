@@ -18,6 +18,7 @@ from layouts import ids
 from runner import prepare_database
 from settings import load_settings
 from tests.accounts import display_session, session_for, signed_in_client
+from tests.dash_requests import router_body
 
 
 @pytest.fixture
@@ -50,19 +51,7 @@ WALL_SECTIONS = ["alerts", "cameras", "freshness", "kpis", "sensors"]
 
 
 def route(client, pathname: str, search: str = "", saved_lang: str | None = None) -> str:
-    body = {
-        "output": "..page-content.children...lang.data..",
-        "outputs": [
-            {"id": "page-content", "property": "children"},
-            {"id": "lang", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": pathname},
-            {"id": "url", "property": "search", "value": search},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [{"id": "lang", "property": "data", "value": saved_lang}],
-    }
+    body = router_body(pathname, search, saved_lang)
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.text
     return json.dumps(response.json())

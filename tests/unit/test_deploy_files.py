@@ -65,6 +65,9 @@ def test_compose_file_runs_every_role_supervised_with_healthchecks():
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["ingest"]["command"] == ["python", "-m", "data"]
     web_command_ok(services["web"]["command"])
+    # Several workers share their metrics in a folder that is empty at each start.
+    assert services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] in services["web"]["tmpfs"]
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     grabs = [services[n]["command"] for n in ("grab-1", "grab-2")]
     assert all(g[:3] == ["python", "-m", "video"] for g in grabs)
     shards_cover_every_camera([video_args(g[3:]).shard for g in grabs])
@@ -133,6 +136,8 @@ def test_systemd_web_unit_is_the_deployed_web_command():
     argv = shlex.split(exec_start)
     argv[argv.index("--workers") + 1] = "4"  # ${KOMANDO_WEB_WORKERS} from the env file
     web_command_ok(argv)
+    service = unit("komando-web.service")["Service"]
+    assert service["Environment"] == f"PROMETHEUS_MULTIPROC_DIR=/run/{service['RuntimeDirectory']}"
     target = unit("komando.target")["Unit"]["Wants"].split()
     assert {"komando-web.service", "komando-ingest.service"} <= set(target)
     shards_cover_every_camera(
