@@ -160,6 +160,15 @@ class LeaseWatch:
         self.stop.set()
         self.thread.join(timeout=5)
 
+    def catch_up(self, timeout_s: float) -> None:
+        """Wait until the last sample of each camera names its lease holder of now."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            now = {c: self.store.camera_lease_owner(c) for c in self.camera_ids}
+            if all(self.samples[c] and self.samples[c][-1][0] == now[c] for c in now):
+                return
+            time.sleep(0.1)
+
     def owners(self, camera_id: str) -> list[str | None]:
         """The camera's lease holders in the order they held it (runs collapsed)."""
         runs: list[str | None] = []
@@ -264,6 +273,8 @@ def test_two_web_one_ingest_two_grabber_shards_on_redis_and_postgres(
             run_the_scenario(
                 roles, base, api_key, username, city, camera_ids, shard_of, store, engine
             )
+            # Under load the sampler may lag the scenario: let it see today's lease holders.
+            watch.catch_up(timeout_s=10)
             # Scenario over: the surviving processes stop as a supervisor stops them.
         codes = stop_all(roles)
     finally:
