@@ -1,118 +1,181 @@
 /* The live feed applied in the browser (see callbacks/live_feed.py). Each refresh brings only
-   the sections that changed; a section that is absent leaves its panel exactly as it is. */
-window.dash_clientside = Object.assign({}, window.dash_clientside, {
-  komando_feed: {
-    /* {id: [colour, level, category, value, age]} applied to the markers in place (see
-       komando_map.js); the layer's data prop is never replaced. The work is the side effect: no
-       store is written (each store update costs a render of every connected component). */
-    sensors: function (feed) {
-      if (feed && feed.sensors) window.komando.map.updateSensors(feed.sensors);
-      throw window.dash_clientside.PreventUpdate;
-    },
+   the sections that changed; a section that is absent leaves its panel exactly as it is.
 
-    /* The alert list's version, when it moved: the alert panel's callbacks listen to it. */
-    alerts: function (feed) {
-      if (!feed || !feed.alerts) throw window.dash_clientside.PreventUpdate;
-      return feed.alerts;
-    },
+   ONE clientside callback (`apply`, no outputs) takes the feed and writes the page itself:
+   markers, KPI tiles, scorecard, camera badges and the "data as of" line. Why not a callback
+   per panel writing Dash props: every Dash store update (each property set, each callback
+   triggered, even one that prevents its update, and its loading and executed steps) makes
+   every connected component on the page run its selector. A trace of one refresh of the demo
+   wall (bench/wall_memory/trace.py) showed ~175 store updates a second, 343 components each,
+   as one 80–130 ms task a second, nearly all in react-redux notifying subscribers; with 500
+   sensors and 50 tiles, half the main thread (issue 5). Only the rare sections that other
+   Dash callbacks follow (the alert list's version, the kecamatan shading) still go through
+   the store, with `set_props`, and only when they come.
 
-    /* The kecamatan shaded by the chosen KPI's status colour (the hideout keeps the focus). */
-    shading: function (feed, hideout) {
-      if (!feed || !feed.regions) throw window.dash_clientside.PreventUpdate;
-      return Object.assign({}, hideout || {}, {
-        fills: feed.regions.fills, values: feed.regions.values, kpi: feed.regions.name,
-      });
-    },
+   The elements written here are written by nothing else after the page is drawn, so React
+   never sets them back; a text is replaced in its own text node, which React keeps. The ids
+   are those of layouts/ids.py (tests/unit/test_feed_js.py checks they match). */
+(function () {
+  "use strict";
+  var IDS = {
+    FRESHNESS: "data-freshness",
+    SCORECARD: "kpi-scorecard",
+    KPI_TILE: "kpi-tile",
+    KPI_VALUE: "kpi-value",
+    KPI_STATUS: "kpi-status",
+    KPI_TREND: "kpi-trend",
+    CAMERA_BADGE: "camera-badge",
+    CAMERA_INFO: "camera-info",
+    FEED_REGIONS: "live-feed-regions",
+    ALERT_SIGNAL: "alert-signal",
+  };
 
-    /* The zoomed-in kecamatan's own KPIs, in a box on the map; hidden at city level. */
-    focusBox: function (feed, crumb) {
-      if (!feed || !feed.regions) throw window.dash_clientside.PreventUpdate;
-      var focus = feed.regions.focus;
-      if (!focus) return [[], "map-focus-box"];
-      function el(type, className, children, style) {
-        return {namespace: "dash_html_components", type: type,
-                props: {className: className, children: children, style: style}};
-      }
-      var rows = (focus.rows || []).map(function (row) {
-        return el("Div", "focus-row", [
-          el("Span", "focus-dot", "●", {color: row[2]}),
-          el("Span", "focus-name", row[0]),
-          el("Span", "focus-value", row[1]),
-        ]);
-      });
-      if (!rows.length) rows = [el("Div", "focus-empty", "–")];
-      var title = String(crumb || "").replace(/^›\s*/, "");
-      return [[el("Div", "focus-title", title)].concat(rows), "map-focus-box shown"];
-    },
+  /* How Dash writes a pattern-matching (dict) id into the page: keys sorted, JSON values. */
+  function domId(id) {
+    return "{" + Object.keys(id).sort().map(function (k) {
+      return JSON.stringify(k) + ":" + JSON.stringify(id[k]);
+    }).join(",") + "}";
+  }
 
-    shadeChoice: function (kpi, view) {
-      if (!kpi || (view && view.shade === kpi)) throw window.dash_clientside.PreventUpdate;
-      return Object.assign({}, view || {}, {shade: kpi});
-    },
+  function byDictId(type, key, value) {
+    var id = {type: type};
+    id[key] = value;
+    return document.getElementById(domId(id));
+  }
 
-    freshness: function (feed) {
-      if (!feed || !feed.freshness) throw window.dash_clientside.PreventUpdate;
-      return [feed.freshness[0], feed.freshness[1]];
-    },
+  function setText(el, text) {
+    if (!el) return;
+    text = String(text);
+    var node = el.firstChild;
+    if (node && node === el.lastChild && node.nodeType === 3) {
+      if (node.nodeValue !== text) node.nodeValue = text;
+    } else if (el.textContent !== text) {
+      el.textContent = text;
+    }
+  }
 
-    /* Pattern-matched outputs: the tiles on the page, in the order Dash lists them. */
-    kpis: function (feed) {
-      if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
-      return this._fill(feed.kpis.tiles, "kpi", 6);
-    },
+  function setClass(el, className) {
+    if (el && el.className !== className) el.className = className;
+  }
 
-    /* [dimension, label, score, good, warn, bad, nodata] per dimension -> chips. */
-    scorecard: function (feed) {
-      if (!feed || !feed.kpis) throw window.dash_clientside.PreventUpdate;
-      function div(className, children, extra) {
-        return {namespace: "dash_html_components", type: "Div",
-                props: Object.assign({className: className, children: children}, extra || {})};
-      }
-      return feed.kpis.scorecard.map(function (row) {
-        var worst = row[5] ? "bad" : row[4] ? "warn" : row[3] ? "good" : "nodata";
-        var counts = [["good", row[3]], ["warn", row[4]], ["bad", row[5]], ["nodata", row[6]]]
-          .filter(function (c) { return c[1] > 0; })
-          .map(function (c) { return div("score-count count-" + c[0], String(c[1])); });
-        return div("score-chip worst-" + worst, [
-          div("score-label", row[1]),
-          div("score-value", row[2]),
-          div("score-counts", counts),
-        ], {title: row[1]});
-      });
-    },
+  function setTitle(el, title) {
+    if (el && el.getAttribute("title") !== title) el.setAttribute("title", title);
+  }
 
-    cameras: function (feed) {
-      if (!feed || !feed.cameras) throw window.dash_clientside.PreventUpdate;
-      return this._fill(feed.cameras, "camera", 3);
-    },
+  /* {kpi: [value, tile class, status line, status title, trend, trend class]} */
+  function kpis(tiles) {
+    Object.keys(tiles).forEach(function (kpi) {
+      var item = tiles[kpi];
+      setText(byDictId(IDS.KPI_VALUE, "kpi", kpi), item[0]);
+      setClass(byDictId(IDS.KPI_TILE, "kpi", kpi), item[1]);
+      var status = byDictId(IDS.KPI_STATUS, "kpi", kpi);
+      setText(status, item[2]);
+      setTitle(status, item[3]);
+      var trend = byDictId(IDS.KPI_TREND, "kpi", kpi);
+      setText(trend, item[4]);
+      setClass(trend, item[5]);
+    });
+  }
 
-    /* Only the cells the page does not already show: every property Dash sets is an update of
-       its store and a render, and 50 tiles × 6 properties a second add up. Compared with the
-       page itself, so a grid drawn anew (the router, a CCTV page turn) is always filled. */
-    _fill: function (items, key, width) {
-      var outputs = window.dash_clientside.callback_context.outputs_list;
-      var noUpdate = window.dash_clientside.no_update;
-      function domId(id) {  // how Dash writes a pattern-matching id into the page
-        return "{" + Object.keys(id).sort().map(function (k) {
-          return JSON.stringify(k) + ":" + JSON.stringify(id[k]);
-        }).join(",") + "}";
-      }
-      function showing(el, property) {
-        if (property === "children") return el.textContent;
-        if (property === "className") return el.className;
-        return el.getAttribute(property);
-      }
-      var columns = [];
-      for (var column = 0; column < width; column++) {
-        columns.push(outputs[column].map(function (output) {
-          var item = items[output.id[key]];
-          if (!item) return noUpdate;
-          var el = document.getElementById(domId(output.id));
-          if (el && showing(el, output.property) === String(item[column])) return noUpdate;
-          return item[column];
+  /* [dimension, label, score, good, warn, bad, nodata] per dimension, onto the chips the
+     layout drew (layouts/kpi_tiles.scorecard, one per dimension, data-dimension). The count
+     pills are the page's own: their box is empty in the layout. */
+  function scorecard(rows) {
+    var card = document.getElementById(IDS.SCORECARD);
+    if (!card) return;
+    rows.forEach(function (row) {
+      var chip = card.querySelector('[data-dimension="' + CSS.escape(row[0]) + '"]');
+      if (!chip) return;
+      var worst = row[5] ? "bad" : row[4] ? "warn" : row[3] ? "good" : "nodata";
+      setClass(chip, "score-chip worst-" + worst);
+      setTitle(chip, row[1]);
+      setText(chip.querySelector(".score-label"), row[1]);
+      setText(chip.querySelector(".score-value"), row[2]);
+      var box = chip.querySelector(".score-counts");
+      var key = [row[3], row[4], row[5], row[6]].join(",");
+      if (!box || box.dataset.counts === key) return;
+      box.dataset.counts = key;
+      box.replaceChildren.apply(box, [["good", row[3]], ["warn", row[4]], ["bad", row[5]],
+                                      ["nodata", row[6]]]
+        .filter(function (c) { return c[1] > 0; })
+        .map(function (c) {
+          var pill = document.createElement("div");
+          pill.className = "score-count count-" + c[0];
+          pill.textContent = String(c[1]);
+          return pill;
         }));
-      }
-      return columns;
+    });
+  }
+
+  /* {camera: [badge text, badge class, info line]} */
+  function cameras(items) {
+    Object.keys(items).forEach(function (camera) {
+      var item = items[camera];
+      var badge = byDictId(IDS.CAMERA_BADGE, "camera", camera);
+      setText(badge, item[0]);
+      setClass(badge, item[1]);
+      setText(byDictId(IDS.CAMERA_INFO, "camera", camera), item[2]);
+    });
+  }
+
+  function apply(feed) {
+    if (!feed) return window.dash_clientside.no_update;
+    if (feed.sensors) window.komando.map.updateSensors(feed.sensors);
+    if (feed.kpis) {
+      kpis(feed.kpis.tiles);
+      scorecard(feed.kpis.scorecard);
+    }
+    if (feed.cameras) cameras(feed.cameras);
+    if (feed.freshness) {
+      var line = document.getElementById(IDS.FRESHNESS);
+      setText(line, feed.freshness[0]);
+      setClass(line, feed.freshness[1]);
+    }
+    // Followed by other Dash callbacks: through the store, and only when they came.
+    if (feed.regions) window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: feed.regions});
+    if (feed.alerts) window.dash_clientside.set_props(IDS.ALERT_SIGNAL, {data: feed.alerts});
+    return window.dash_clientside.no_update;
+  }
+
+  window.komandoFeed = {apply: apply, domId: domId};  // for the tests
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    komando_feed: {
+      apply: apply,
+
+      /* The kecamatan shaded by the chosen KPI's status colour (the hideout keeps the focus). */
+      shading: function (regions, hideout) {
+        if (!regions) throw window.dash_clientside.PreventUpdate;
+        return Object.assign({}, hideout || {}, {
+          fills: regions.fills, values: regions.values, kpi: regions.name,
+        });
+      },
+
+      /* The zoomed-in kecamatan's own KPIs, in a box on the map; hidden at city level. */
+      focusBox: function (regions, crumb) {
+        if (!regions) throw window.dash_clientside.PreventUpdate;
+        var focus = regions.focus;
+        if (!focus) return [[], "map-focus-box"];
+        function el(type, className, children, style) {
+          return {namespace: "dash_html_components", type: type,
+                  props: {className: className, children: children, style: style}};
+        }
+        var rows = (focus.rows || []).map(function (row) {
+          return el("Div", "focus-row", [
+            el("Span", "focus-dot", "●", {color: row[2]}),
+            el("Span", "focus-name", row[0]),
+            el("Span", "focus-value", row[1]),
+          ]);
+        });
+        if (!rows.length) rows = [el("Div", "focus-empty", "–")];
+        var title = String(crumb || "").replace(/^›\s*/, "");
+        return [[el("Div", "focus-title", title)].concat(rows), "map-focus-box shown"];
+      },
+
+      shadeChoice: function (kpi, view) {
+        if (!kpi || (view && view.shade === kpi)) throw window.dash_clientside.PreventUpdate;
+        return Object.assign({}, view || {}, {shade: kpi});
+      },
     },
-  },
-});
+  });
+})();

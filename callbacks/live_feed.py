@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.camera_tiles import badge
@@ -253,3 +253,12 @@ def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> N
             raise PreventUpdate  # 204: nothing on the wire
         feed, versions = changes
         return feed or no_update, versions if versions != known else no_update
+
+    # One clientside callback applies the whole feed to the page and writes no Dash prop: each
+    # store update makes every component on the page run its selector, so a callback per panel
+    # cost the wall one long task a second (issue 5; assets/komando_feed.js: apply).
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="apply"),
+        Input(ids.FEED, "data"),
+        prevent_initial_call=True,
+    )

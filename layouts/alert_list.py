@@ -26,7 +26,6 @@ ALERT_LIST = "alert-list"
 ALERT_STATE = "alert-state"  # Store: {"version": str}
 ALERT_CRITICAL = "alert-critical"  # Store: uids of open critical alerts (the chime listens)
 ALERT_CHIMED = "alert-chimed"  # Store the clientside chime writes (nothing reads it)
-ALERT_AGES = "alert-ages"  # Store the clientside age updater writes
 ALERT_SOUND = "alert-sound"  # button: switch the chime on (a user gesture unlocks audio)
 ALERT_ACTOR = "alert-actor"  # who acts, until accounts exist (issue 6)
 ALERT_FEEDBACK = "alert-feedback"
@@ -292,7 +291,6 @@ def alert_panel(city: City, lang: str = "id") -> html.Div:
             dcc.Store(id=ALERT_STATE, data={"version": ""}),
             dcc.Store(id=ALERT_CRITICAL, data=[]),
             dcc.Store(id=ALERT_CHIMED),
-            dcc.Store(id=ALERT_AGES),
         ],
         className="panel alert-panel",
     )

@@ -8,11 +8,13 @@ LINK_STATUS = "link-status"
 # The live feed (callbacks/live_feed.py): what changed since the browser's versions.
 FEED = "live-feed"  # Store: the sections that changed at the last refresh
 FEED_VERSIONS = "live-feed-versions"  # Store: the browser's versions, and the sections it wants
+# Store: the feed's kecamatan section, set by the browser only when one comes (the shading and
+# the focus box follow it; the rest of the feed is written to the page without the store).
+FEED_REGIONS = "live-feed-regions"
 
 MAP = "city-map"
 DISTRICTS = "map-districts"
 SENSORS = "map-sensors"
-SENSORS_APPLIED = "map-sensors-applied"  # Store: how many sensors the last refresh updated
 CAMERAS_LAYER = "map-cameras"
 VILLAGES = "map-villages"
 SCHOOLS_LAYER = "map-schools"
