@@ -1,16 +1,20 @@
-/* The live feed applied in the browser (see callbacks/live_feed.py). Each refresh brings only
-   the sections that changed; a section that is absent leaves its panel exactly as it is.
+/* The live feed, asked for and applied by the page itself (see callbacks/live_feed.py).
 
-   ONE clientside callback (`apply`, no outputs) takes the feed and writes the page itself:
-   markers, KPI tiles, scorecard, camera badges and the "data as of" line. Why not a callback
-   per panel writing Dash props: every Dash store update (each property set, each callback
-   triggered, even one that prevents its update, and its loading and executed steps) makes
-   every connected component on the page run its selector. A trace of one refresh of the demo
-   wall (bench/wall_memory/trace.py) showed ~175 store updates a second, 343 components each,
-   as one 80–130 ms task a second, nearly all in react-redux notifying subscribers; with 500
-   sensors and 50 tiles, half the main thread (issue 5). Only the rare sections that other
-   Dash callbacks follow (the alert list's version, the kecamatan shading) still go through
-   the store, with `set_props`, and only when they come.
+   Every `data-refresh-ms` the page POSTs the versions it has to the feed's Dash callback, as
+   the Dash renderer would for a dcc.Interval (the same request: bench/wall and the integration
+   tests send it too), and writes the answer into the page: markers, KPI tiles, scorecard,
+   camera badges and the "data as of" line. Each refresh brings only the sections that
+   changed, or 204 when none did.
+
+   Why not a dcc.Interval, stores and a callback per panel (issue 5): every Dash store update
+   (each property set, each callback triggered, even one that prevents its update, and its
+   requested, loading and executed steps) makes every connected component on the page run its
+   selector. A trace of the demo wall (bench/wall_memory/trace.py) showed ~175 store updates a
+   second over 343 components as one 80–130 ms task a second, nearly all in react-redux
+   notifying subscribers; with 500 sensors and 50 tiles the one remaining Dash round of the
+   interval and its callback was still a 60–80 ms task. A refresh now touches no store. Only
+   the rare sections that other Dash callbacks follow (the alert list's version, the kecamatan
+   shading) go through the store, with `set_props`, and only when they come.
 
    The elements written here are written by nothing else after the page is drawn, so React
    never sets them back; a text is replaced in its own text node, which React keeps. The ids
@@ -18,6 +22,10 @@
 (function () {
   "use strict";
   var IDS = {
+    LIVE_FEED: "live-feed-page",
+    FEED: "live-feed",
+    FEED_VERSIONS: "live-feed-versions",
+    WALL_TICK: "wall-tick",
     FRESHNESS: "data-freshness",
     SCORECARD: "kpi-scorecard",
     KPI_TILE: "kpi-tile",
@@ -119,7 +127,7 @@
   }
 
   function apply(feed) {
-    if (!feed) return window.dash_clientside.no_update;
+    if (!feed) return;
     if (feed.sensors) window.komando.map.updateSensors(feed.sensors);
     if (feed.kpis) {
       kpis(feed.kpis.tiles);
@@ -134,14 +142,86 @@
     // Followed by other Dash callbacks: through the store, and only when they came.
     if (feed.regions) window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: feed.regions});
     if (feed.alerts) window.dash_clientside.set_props(IDS.ALERT_SIGNAL, {data: feed.alerts});
-    return window.dash_clientside.no_update;
   }
+
+  /* The map's view ({shade, focus}) as the callback's pattern-matched state: [] on a page
+     without a map. Kept up to date by the `view` callback below. */
+  var views = [];
+
+  /* The request dash-renderer sends for the feed's callback (callbacks/live_feed.register). */
+  function request(known, tick) {
+    var outputs = [{id: IDS.FEED, property: "data"}, {id: IDS.FEED_VERSIONS, property: "data"}];
+    return {
+      output: ".." + outputs.map(function (o) { return o.id + "." + o.property; }).join("...") +
+        "..",
+      outputs: outputs,
+      inputs: [{id: IDS.WALL_TICK, property: "n_intervals", value: tick}],
+      changedPropIds: [IDS.WALL_TICK + ".n_intervals"],
+      state: [{id: IDS.FEED_VERSIONS, property: "data", value: known}, views],
+    };
+  }
+
+  function endpoint() {
+    var config = document.getElementById("_dash-config");
+    var prefix = "/";
+    try { prefix = JSON.parse(config.textContent).requests_pathname_prefix || "/"; } catch (e) {}
+    return prefix + "_dash-update-component";
+  }
+
+  /* One loop for the page's feed element: a page drawn anew (the router, another language)
+     has a new element, and starts again from the versions it carries. A refresh is asked for
+     once the previous one has answered, `data-refresh-ms` after the previous one was asked. */
+  var current = null;
+
+  function step() {
+    var element = document.getElementById(IDS.LIVE_FEED);
+    if (!element) return window.setTimeout(step, 250);
+    if (!current || current.element !== element) {
+      current = {
+        element: element,
+        known: JSON.parse(element.dataset.versions || "{}"),
+        every: parseInt(element.dataset.refreshMs || "1000", 10) || 1000,
+        tick: 0,
+      };
+    }
+    var feed = current;
+    var started = performance.now();
+    feed.tick += 1;
+    window.fetch(endpoint(), {
+      method: "POST",
+      headers: {"Content-Type": "application/json", Accept: "application/json"},
+      body: JSON.stringify(request(feed.known, feed.tick)),
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.status === 200 ? response.json() : null; })
+      .then(function (answer) {
+        var sections = (answer && answer.response) || {};
+        if (feed !== current) return;  // the page changed while this was on its way
+        if (sections[IDS.FEED_VERSIONS]) feed.known = sections[IDS.FEED_VERSIONS].data;
+        if (sections[IDS.FEED]) apply(sections[IDS.FEED].data);
+      })
+      .catch(function (error) {
+        // The server unreachable: try again at the next refresh, as dcc.Interval did.
+        if (!(error instanceof TypeError)) window.console.error(error);
+      })
+      .then(function () {
+        window.setTimeout(step, Math.max(0, feed.every - (performance.now() - started)));
+      });
+  }
+  window.setTimeout(step, 0);
 
   window.komandoFeed = {apply: apply, domId: domId};  // for the tests
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     komando_feed: {
-      apply: apply,
+      /* The map's view, for the next refresh; writes nothing. */
+      view: function () {
+        var inputs = window.dash_clientside.callback_context.inputs_list[0] || [];
+        views = inputs.map(function (input) {
+          return {id: input.id, property: input.property, value: input.value};
+        });
+        return window.dash_clientside.no_update;
+      },
 
       /* The kecamatan shaded by the chosen KPI's status colour (the hideout keeps the focus). */
       shading: function (regions, hideout) {

@@ -1,10 +1,12 @@
 """One server round trip per wall refresh for everything live on the page.
 
 The browser sends the versions it has (a few hundred bytes); the server answers with only the
-sections that changed, or 204 with no body when none did. Clientside callbacks
-(assets/komando_feed.js) then update the map's sensor layer, the KPI tiles and the camera badges
-in place, so a wall costs the server one small request a second however many panels it shows,
-and nothing on screen is rebuilt.
+sections that changed, or 204 with no body when none did. The page itself sends the request
+and applies the answer (assets/komando_feed.js): the map's sensor layer, the KPI tiles and the
+camera badges are updated in place, so a wall costs the server one small request a second
+however many panels it shows, nothing on screen is rebuilt, and no Dash store is touched. The
+callback keeps the inputs and outputs of the dcc.Interval and stores it was first written for:
+that request is the one the page sends.
 """
 
 from __future__ import annotations
@@ -254,11 +256,9 @@ def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> N
         feed, versions = changes
         return feed or no_update, versions if versions != known else no_update
 
-    # One clientside callback applies the whole feed to the page and writes no Dash prop: each
-    # store update makes every component on the page run its selector, so a callback per panel
-    # cost the wall one long task a second (issue 5; assets/komando_feed.js: apply).
+    # The page asks for the feed itself and writes it into the page (assets/komando_feed.js,
+    # issue 5): it sends the map's view, which this callback keeps up to date, as the state.
     app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="apply"),
-        Input(ids.FEED, "data"),
-        prevent_initial_call=True,
+        ClientsideFunction(namespace="komando_feed", function_name="view"),
+        Input({"type": ids.MAP_VIEW_ANY, "id": ALL}, "data"),
     )

@@ -17,10 +17,9 @@ from dash import dcc, html
 from data.alert_store import DESCRIPTION_MAX, INCIDENT, INCIDENT_CATEGORIES
 from data.city import City
 from data.regions import region_tree
-from layouts import ids
 from layouts.formatting import format_hhmm
 from layouts.i18n import Text
-from layouts.live_feed import live_feed_stores
+from layouts.live_feed import live_feed
 
 ALERT_LIST = "alert-list"
 ALERT_STATE = "alert-state"  # Store: {"version": str}
@@ -446,8 +445,7 @@ def alerts_page(city: City, refresh_ms: int, lang: str = "id") -> html.Div:
             alert_ticker(city, lang),
             incident_form(city, lang),
             alert_panel(city, lang),
-            dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
-            *live_feed_stores(("alerts",), lang),
+            live_feed(("alerts",), refresh_ms, lang),
         ],
         className="wall alerts-page",
         lang=lang,
