@@ -126,22 +126,40 @@
     });
   }
 
-  function apply(feed) {
-    if (!feed) return;
-    if (feed.sensors) window.komando.map.updateSensors(feed.sensors);
-    if (feed.kpis) {
-      kpis(feed.kpis.tiles);
-      scorecard(feed.kpis.scorecard);
-    }
-    if (feed.cameras) cameras(feed.cameras);
-    if (feed.freshness) {
+  /* What the page shows of the itemised sections, merged from every answer: a panel drawn
+     anew (a CCTV layout or page turn) starts from its layout's placeholders, and the feed
+     sends a section only when it changed, so each refresh fills whatever lacks it. Writing
+     what is already shown costs a comparison, not a DOM write. */
+  function shown() {
+    return {tiles: {}, scorecard: null, cameras: {}, freshness: null};
+  }
+
+  function draw(latest) {
+    kpis(latest.tiles);
+    if (latest.scorecard) scorecard(latest.scorecard);
+    cameras(latest.cameras);
+    if (latest.freshness) {
       var line = document.getElementById(IDS.FRESHNESS);
-      setText(line, feed.freshness[0]);
-      setClass(line, feed.freshness[1]);
+      setText(line, latest.freshness[0]);
+      setClass(line, latest.freshness[1]);
     }
+  }
+
+  function apply(feed, latest) {
+    latest = latest || (current ? current.latest : shown());
+    if (feed && feed.sensors) window.komando.map.updateSensors(feed.sensors);
+    if (feed && feed.kpis) {
+      Object.assign(latest.tiles, feed.kpis.tiles);
+      latest.scorecard = feed.kpis.scorecard;
+    }
+    if (feed && feed.cameras) Object.assign(latest.cameras, feed.cameras);
+    if (feed && feed.freshness) latest.freshness = feed.freshness;
+    draw(latest);
     // Followed by other Dash callbacks: through the store, and only when they came.
-    if (feed.regions) window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: feed.regions});
-    if (feed.alerts) window.dash_clientside.set_props(IDS.ALERT_SIGNAL, {data: feed.alerts});
+    if (feed && feed.regions) {
+      window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: feed.regions});
+    }
+    if (feed && feed.alerts) window.dash_clientside.set_props(IDS.ALERT_SIGNAL, {data: feed.alerts});
   }
 
   /* The map's view ({shade, focus}) as the callback's pattern-matched state: [] on a page
@@ -182,6 +200,7 @@
         known: JSON.parse(element.dataset.versions || "{}"),
         every: parseInt(element.dataset.refreshMs || "1000", 10) || 1000,
         tick: 0,
+        latest: shown(),
       };
     }
     var feed = current;
@@ -198,7 +217,7 @@
         var sections = (answer && answer.response) || {};
         if (feed !== current) return;  // the page changed while this was on its way
         if (sections[IDS.FEED_VERSIONS]) feed.known = sections[IDS.FEED_VERSIONS].data;
-        if (sections[IDS.FEED]) apply(sections[IDS.FEED].data);
+        apply(sections[IDS.FEED] ? sections[IDS.FEED].data : null, feed.latest);
       })
       .catch(function (error) {
         // The server unreachable: try again at the next refresh, as dcc.Interval did.
