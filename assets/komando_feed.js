@@ -131,7 +131,7 @@
      sends a section only when it changed, so each refresh fills whatever lacks it. Writing
      what is already shown costs a comparison, not a DOM write. */
   function shown() {
-    return {tiles: {}, scorecard: null, cameras: {}, freshness: null};
+    return {tiles: {}, scorecard: null, cameras: {}, freshness: null, regions: null};
   }
 
   function draw(latest) {
@@ -145,6 +145,23 @@
     }
   }
 
+  /* The kecamatan. A new colour, shading KPI or focus goes through Dash (the shading and focus
+     box callbacks follow FEED_REGIONS), which redraws the layer: every polygon and label
+     re-added, 150 ms traced on the 500-sensor wall. The numbers alone, which the feed brings
+     every 30 s, are written into the labels in place (komando_map.js: setDistrictValue). */
+  function regions(section, latest) {
+    var shape = JSON.stringify([section.kpi, section.fills, section.focus]);
+    var map = window.komando.map;
+    if (latest.regions === shape) {
+      var inPlace = Object.keys(section.values || {}).every(function (kode) {
+        return map.setDistrictValue(kode, section.values[kode]);
+      });
+      if (inPlace) return;
+    }
+    latest.regions = shape;
+    window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: section});
+  }
+
   function apply(feed, latest) {
     latest = latest || (current ? current.latest : shown());
     if (feed && feed.sensors) window.komando.map.updateSensors(feed.sensors);
@@ -155,10 +172,8 @@
     if (feed && feed.cameras) Object.assign(latest.cameras, feed.cameras);
     if (feed && feed.freshness) latest.freshness = feed.freshness;
     draw(latest);
-    // Followed by other Dash callbacks: through the store, and only when they came.
-    if (feed && feed.regions) {
-      window.dash_clientside.set_props(IDS.FEED_REGIONS, {data: feed.regions});
-    }
+    if (feed && feed.regions) regions(feed.regions, latest);
+    // Followed by other Dash callbacks: through the store, and only when it came.
     if (feed && feed.alerts) window.dash_clientside.set_props(IDS.ALERT_SIGNAL, {data: feed.alerts});
   }
 
