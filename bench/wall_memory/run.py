@@ -134,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                     "window": window,
                     "task_ms": sum(new_tasks),
                 }
+                if row["rss"] != row["rss"]:  # nan: nothing listens on the port any more
+                    # The server was stopped (from outside: a signal to every app.py on the
+                    # machine ended two runs this way); the page is no longer fed, and a flat
+                    # heap from here on would prove nothing.
+                    print("the server no longer listens: stopping here", flush=True)
+                    break
                 rows.append(row)
                 print(f"{row['t'] / 60:6.1f} {row['heap']:11.2f} {row['nodes']:10.0f} "
                       f"{row['listeners']:10.0f} {row['rss']:14.1f} {row['tasks']:11.0f} "
