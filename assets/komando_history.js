@@ -1,8 +1,10 @@
 /* Keep Dash's undo history short, so that a wall can run for days.
 
    Dash's renderer records every change of a callback input that did not come from a callback
-   (the refresh and clock intervals among them) in its undo history, state.history.past, and
-   never trims it: a wall ticking twice a second grew by ~6 MB an hour (bench/wall_memory).
+   (a dcc.Interval's tick among them) in its undo history, state.history.past, and never trims
+   it: a wall whose refresh and clock were Dash intervals grew by ~6 MB an hour
+   (bench/wall_memory). Neither is a Dash interval any more (komando_feed.js,
+   komando_clientside.js), but a playlist's tick or a viewer's clicks still add to it.
    Komando has no undo, so the history is cut back to its last entries once a minute. Dash
    offers no setting for this; it exposes its store as window.store. */
 (function () {

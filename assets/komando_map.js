@@ -81,6 +81,29 @@ window.komando = Object.assign({}, window.komando, {
       layer.bindTooltip(box, {
         permanent: true, direction: "center", className: "district-label", opacity: 1,
       });
+      window.komando.map.districtLabels[feature.properties.kode] = layer;
+    },
+    /* The value under a kecamatan's name, set in place: the live feed brings new numbers every
+       30 s, and redrawing the layer for them (a new hideout) re-adds every polygon and label,
+       a long task on a big city (issue 5; komando_feed.js: regions). */
+    districtLabels: {},
+    setDistrictValue: function (kode, value) {
+      var layer = window.komando.map.districtLabels[kode];
+      var tooltip = layer && layer.getTooltip();
+      var box = tooltip && tooltip.getContent();
+      if (!box || !box.querySelector) return false;
+      var line = box.querySelector(".district-value");
+      if (!value || value === "–") {
+        if (line) { line.remove(); tooltip.update(); }
+        return true;
+      }
+      if (!line) {
+        line = document.createElement("div");
+        line.className = "district-value";
+        box.appendChild(line);
+      }
+      if (line.textContent !== value) { line.textContent = value; tooltip.update(); }
+      return true;
     },
     /* Sensor markers are updated in place by the live feed (komando_feed.js: sensors): the
        layer's data is never replaced, so hundreds of markers are not re-created every second;

@@ -10,8 +10,6 @@ from dash import Dash
 
 from callbacks import (
     alert_map,
-    camera_tiles,
-    kpi_tiles,
     live_feed,
     map_drill,
     playlist,
@@ -28,5 +26,3 @@ def register_all(app: Dash, reader: LiveReader, city: City, settings: Settings) 
     sensor_map.register(app)
     map_drill.register(app, city)
     alert_map.register(app, reader)
-    kpi_tiles.register(app)
-    camera_tiles.register(app)

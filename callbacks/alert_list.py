@@ -23,7 +23,6 @@ from data.city import City
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
 from layouts import alert_list as ui
-from layouts import ids
 from layouts.i18n import Text, normal_lang
 from layouts.pages import LANG
 from settings import Settings
@@ -124,13 +123,9 @@ def register(
 
     register_incident_form(app, desk)
 
-    # The page's live feed carries the list's version; only when it moves do the list and the
-    # ticker ask the server (so an idle wall makes one request a second, not three).
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="alerts"),
-        Output(ui.ALERT_SIGNAL, "data"),
-        Input(ids.FEED, "data"),
-    )
+    # The page's live feed carries the list's version, and the browser puts it in ALERT_SIGNAL
+    # when it moves (assets/komando_feed.js: apply); only then do the list and the ticker ask
+    # the server (so an idle wall makes one request a second, not three).
     app.clientside_callback(
         ClientsideFunction(namespace="komandoAlerts", function_name="chime"),
         Output(ui.ALERT_CHIMED, "data"),
@@ -142,11 +137,8 @@ def register(
         Output(ui.ALERT_SOUND, "className"),
         Input(ui.ALERT_SOUND, "n_clicks"),
     )
-    app.clientside_callback(
-        ClientsideFunction(namespace="komandoAlerts", function_name="ages"),
-        Output(ui.ALERT_AGES, "data"),
-        Input(ids.WALL_TICK, "n_intervals"),
-    )
+    # The "3 mnt lalu" ages are kept by a timer of the page's own (assets/komando_alerts.js),
+    # not a callback on the refresh interval: a callback is store updates for every component.
 
 
 def register_incident_form(app: Dash, desk: AlertDesk) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output
-
 from data.camera_status import CameraStatus
-from layouts import ids
 from layouts.formatting import format_hhmm
 from layouts.i18n import Text, label
 
@@ -27,15 +24,3 @@ def badge(status: CameraStatus, zone: ZoneInfo, lang: str = "id") -> tuple[str, 
     if status.state == "disabled":
         return text, css, status.error
     return text, css, ""
-
-
-def register(app: Dash) -> None:
-    """Badges follow the live feed in the browser; the frame age beside them is kept by the
-    stream itself (assets/komando_cameras.js), which knows when each frame arrived."""
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="cameras"),
-        Output(ids.camera(ids.CAMERA_BADGE, ALL), "children"),
-        Output(ids.camera(ids.CAMERA_BADGE, ALL), "className"),
-        Output(ids.camera(ids.CAMERA_INFO, ALL), "children"),
-        Input(ids.FEED, "data"),
-    )

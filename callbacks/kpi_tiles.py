@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output
-
 from data import kpi_status
 from data.city import City, KpiConfig
-from layouts import ids
 from layouts.formatting import format_number
 from layouts.i18n import Text
 from layouts.kpi_tiles import target_text
@@ -99,23 +96,3 @@ def scorecard_items(
         ]
         for d in kpi_status.scorecard(city.config.kpis, statuses)
     ]
-
-
-def register(app: Dash) -> None:
-    """The tiles and the scorecard follow the live feed in the browser (no request of their
-    own)."""
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="kpis"),
-        Output(ids.kpi(ids.KPI_VALUE, ALL), "children"),
-        Output(ids.kpi(ids.KPI_TILE, ALL), "className"),
-        Output(ids.kpi(ids.KPI_STATUS, ALL), "children"),
-        Output(ids.kpi(ids.KPI_STATUS, ALL), "title"),
-        Output(ids.kpi(ids.KPI_TREND, ALL), "children"),
-        Output(ids.kpi(ids.KPI_TREND, ALL), "className"),
-        Input(ids.FEED, "data"),
-    )
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="scorecard"),
-        Output(ids.SCORECARD, "children"),
-        Input(ids.FEED, "data"),
-    )

@@ -1,10 +1,12 @@
 """One server round trip per wall refresh for everything live on the page.
 
 The browser sends the versions it has (a few hundred bytes); the server answers with only the
-sections that changed, or 204 with no body when none did. Clientside callbacks
-(assets/komando_feed.js) then update the map's sensor layer, the KPI tiles and the camera badges
-in place, so a wall costs the server one small request a second however many panels it shows,
-and nothing on screen is rebuilt.
+sections that changed, or 204 with no body when none did. The page itself sends the request
+and applies the answer (assets/komando_feed.js): the map's sensor layer, the KPI tiles and the
+camera badges are updated in place, so a wall costs the server one small request a second
+however many panels it shows, nothing on screen is rebuilt, and no Dash store is touched. The
+callback keeps the inputs and outputs of the dcc.Interval and stores it was first written for:
+that request is the one the page sends.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.camera_tiles import badge
@@ -257,3 +259,10 @@ def register(app: Dash, reader: LiveReader, city: City, settings: Settings) -> N
             raise PreventUpdate  # 204: nothing on the wire
         feed, versions = changes
         return feed or no_update, versions if versions != known else no_update
+
+    # The page asks for the feed itself and writes it into the page (assets/komando_feed.js,
+    # issue 5): it sends the map's view, which this callback keeps up to date, as the state.
+    app.clientside_callback(
+        ClientsideFunction(namespace="komando_feed", function_name="view"),
+        Input({"type": ids.MAP_VIEW_ANY, "id": ALL}, "data"),
+    )

@@ -61,16 +61,13 @@ def freshness(
 
 
 def register(app: Dash) -> None:
-    """The sensor layer and the freshness line follow the live feed in the browser."""
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="sensors"),
-        Output(ids.SENSORS_APPLIED, "data"),
-        Input(ids.FEED, "data"),
-    )
+    """The kecamatan shading and the focus box follow the feed's regions section, which the
+    browser puts in FEED_REGIONS when one comes (assets/komando_feed.js: apply); the sensor
+    markers and the freshness line are written by `apply` itself."""
     app.clientside_callback(
         ClientsideFunction(namespace="komando_feed", function_name="shading"),
         Output(ids.DISTRICTS, "hideout", allow_duplicate=True),
-        Input(ids.FEED, "data"),
+        Input(ids.FEED_REGIONS, "data"),
         State(ids.DISTRICTS, "hideout"),
         prevent_initial_call=True,
     )
@@ -86,12 +83,7 @@ def register(app: Dash) -> None:
         ClientsideFunction(namespace="komando_feed", function_name="focusBox"),
         Output(ids.MAP_FOCUS_BOX, "children"),
         Output(ids.MAP_FOCUS_BOX, "className"),
-        Input(ids.FEED, "data"),
+        Input(ids.FEED_REGIONS, "data"),
         State(ids.MAP_CRUMB, "children"),
-    )
-    app.clientside_callback(
-        ClientsideFunction(namespace="komando_feed", function_name="freshness"),
-        Output(ids.FRESHNESS, "children"),
-        Output(ids.FRESHNESS, "className"),
-        Input(ids.FEED, "data"),
+        prevent_initial_call=True,
     )

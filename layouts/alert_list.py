@@ -17,16 +17,14 @@ from dash import dcc, html
 from data.alert_store import DESCRIPTION_MAX, INCIDENT, INCIDENT_CATEGORIES
 from data.city import City
 from data.regions import region_tree
-from layouts import ids
 from layouts.formatting import format_hhmm
 from layouts.i18n import Text
-from layouts.live_feed import live_feed_stores
+from layouts.live_feed import live_feed
 
 ALERT_LIST = "alert-list"
 ALERT_STATE = "alert-state"  # Store: {"version": str}
 ALERT_CRITICAL = "alert-critical"  # Store: uids of open critical alerts (the chime listens)
 ALERT_CHIMED = "alert-chimed"  # Store the clientside chime writes (nothing reads it)
-ALERT_AGES = "alert-ages"  # Store the clientside age updater writes
 ALERT_SOUND = "alert-sound"  # button: switch the chime on (a user gesture unlocks audio)
 ALERT_FEEDBACK = "alert-feedback"
 ALERT_TICKER = "alert-ticker"
@@ -284,7 +282,6 @@ def alert_panel(city: City, lang: str = "id") -> html.Div:
             dcc.Store(id=ALERT_STATE, data={"version": ""}),
             dcc.Store(id=ALERT_CRITICAL, data=[]),
             dcc.Store(id=ALERT_CHIMED),
-            dcc.Store(id=ALERT_AGES),
         ],
         className="panel alert-panel",
     )
@@ -441,8 +438,7 @@ def alerts_page(city: City, refresh_ms: int, lang: str = "id", can_act: bool = T
             alert_ticker(city, lang),
             incident_form(city, lang) if can_act else html.Div(),
             alert_panel(city, lang),
-            dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
-            *live_feed_stores(("alerts",), lang),
+            live_feed(("alerts",), refresh_ms, lang),
         ],
         className="wall alerts-page",
         lang=lang,

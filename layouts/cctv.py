@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from dash import dcc, html
 
 from data.city import City
-from layouts import ids
 from layouts.camera_tiles import camera_tile
 from layouts.i18n import Text
-from layouts.live_feed import live_feed_stores
+from layouts.live_feed import live_feed
 
 LAYOUTS = (1, 4, 9, 16)
 ROTATIONS = (0, 10, 20, 30, 60)
@@ -164,8 +163,7 @@ def cctv_layout(city: City, fps: float, refresh_ms: int, lang: str = "id") -> ht
             html.Main(html.Div(id=CCTV_GRID, className="cctv-holder"), className="cctv-main"),
             dcc.Store(id=CCTV_PAGE, data=0),
             dcc.Interval(id=CCTV_ROTATE_TICK, interval=20_000, disabled=True),
-            dcc.Interval(id=ids.WALL_TICK, interval=refresh_ms),
-            *live_feed_stores(("cameras",), lang),
+            live_feed(("cameras",), refresh_ms, lang),
         ],
         className="wall cctv-wall",
         lang=lang,

@@ -1,5 +1,7 @@
 """Every component id of the pages, in one place. Per-item ids are dicts for MATCH/ALL."""
 
+# The live feed's callback (callbacks/live_feed.py) keeps the inputs and outputs it had as a
+# dcc.Interval and two stores; the page asks for it from assets/komando_feed.js instead.
 WALL_TICK = "wall-tick"
 CLOCK_TIME = "clock-time"
 CLOCK_DATE = "clock-date"
@@ -8,11 +10,14 @@ LINK_STATUS = "link-status"
 # The live feed (callbacks/live_feed.py): what changed since the browser's versions.
 FEED = "live-feed"  # Store: the sections that changed at the last refresh
 FEED_VERSIONS = "live-feed-versions"  # Store: the browser's versions, and the sections it wants
+LIVE_FEED = "live-feed-page"  # the page's sections and refresh period, for komando_feed.js
+# Store: the feed's kecamatan section, set by the browser only when one comes (the shading and
+# the focus box follow it; the rest of the feed is written to the page without the store).
+FEED_REGIONS = "live-feed-regions"
 
 MAP = "city-map"
 DISTRICTS = "map-districts"
 SENSORS = "map-sensors"
-SENSORS_APPLIED = "map-sensors-applied"  # Store: how many sensors the last refresh updated
 CAMERAS_LAYER = "map-cameras"
 VILLAGES = "map-villages"
 SCHOOLS_LAYER = "map-schools"

@@ -60,6 +60,8 @@ def scorecard(city: City, lang: str = "id") -> html.Div:
                     html.Div([], className="score-counts"),
                 ],
                 className="score-chip worst-nodata",
+                # The live feed finds the chip by it (assets/komando_feed.js: scorecard).
+                **{"data-dimension": dimension},
             )
             for dimension, (english, indonesian) in DIMENSION_LABELS.items()
             if dimension in present

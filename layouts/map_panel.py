@@ -285,7 +285,7 @@ def map_panel(
                     legend(lang),
                     shade_control(city, lang),
                     html.Div(id=ids.MAP_FOCUS_BOX, className="map-focus-box"),
-                    dcc.Store(id=ids.SENSORS_APPLIED),
+                    dcc.Store(id=ids.FEED_REGIONS),
                     dcc.Store(
                         id=ids.MAP_VIEW,
                         data={"shade": next(iter(shade_kpis(city)), ""), "focus": ""},

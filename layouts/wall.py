@@ -3,7 +3,7 @@ tiles, CCTV and the alert list side by side; sized by the viewport for 1920×108
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
 from data.city import City
 from layouts import ids
@@ -11,7 +11,7 @@ from layouts.alert_list import alert_panel, alert_ticker
 from layouts.camera_tiles import camera_panel
 from layouts.i18n import Text
 from layouts.kpi_tiles import kpi_panel
-from layouts.live_feed import live_feed_stores
+from layouts.live_feed import live_feed
 from layouts.map_panel import map_panel
 from settings import Settings
 
@@ -71,9 +71,10 @@ def wall_layout(city: City, settings: Settings, lang: str = "id") -> html.Div:
                 ],
                 className="wall-main",
             ),
-            dcc.Interval(id=ids.WALL_TICK, interval=settings.wall_refresh_ms),
-            *live_feed_stores(
-                ("alerts", "cameras", "freshness", "kpis", "regions", "sensors"), lang
+            live_feed(
+                ("alerts", "cameras", "freshness", "kpis", "regions", "sensors"),
+                settings.wall_refresh_ms,
+                lang,
             ),
         ],
         className="wall",

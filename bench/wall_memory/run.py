@@ -10,7 +10,11 @@ bench/wall's city: 500 sensors, 50 KPI tiles, 16 cameras (all decoded by the gra
 Growth is judged on the second half of the run (the first minutes fill caches and JIT code), as
 a slope per hour; a wall that leaks shows it there.
 
-    .venv/bin/python bench/wall_memory/run.py [--minutes 10] [--every 30] [--big]
+    .venv/bin/python bench/wall_memory/run.py [--minutes 10] [--every 30] [--big] [--no-grab]
+
+It ends with the long tasks after the page load (per minute, the longest, the share of the
+main thread they took) and the second half's growth per hour. To see what a long task is made
+of, bench/wall_memory/trace.py records a trace of the same page.
 """
 
 from __future__ import annotations
@@ -127,7 +131,15 @@ def main(argv: list[str] | None = None) -> int:
                     "tasks": len(new_tasks),
                     "longest": max(new_tasks, default=0.0),
                     "busy": 100 * sum(new_tasks) / 1000 / window,
+                    "window": window,
+                    "task_ms": sum(new_tasks),
                 }
+                if row["rss"] != row["rss"]:  # nan: nothing listens on the port any more
+                    # The server was stopped (from outside: a signal to every app.py on the
+                    # machine ended two runs this way); the page is no longer fed, and a flat
+                    # heap from here on would prove nothing.
+                    print("the server no longer listens: stopping here", flush=True)
+                    break
                 rows.append(row)
                 print(f"{row['t'] / 60:6.1f} {row['heap']:11.2f} {row['nodes']:10.0f} "
                       f"{row['listeners']:10.0f} {row['rss']:14.1f} {row['tasks']:11.0f} "
@@ -137,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_timeout(args.every * 1000)
             browser.close()
     half = [r for r in rows if r["t"] >= rows[-1]["t"] / 2]
+    # The first sample holds the page's load; what a wall does for days is in the others.
+    steady = rows[1:]
+    seconds = sum(r["window"] for r in steady)
+    if seconds:
+        print()
+        print(
+            f"after the page load ({seconds / 60:.1f} min): "
+            f"{sum(r['tasks'] for r in steady) / seconds * 60:.1f} long tasks a minute, "
+            f"longest {max(r['longest'] for r in steady):.0f} ms, "
+            f"busy {100 * sum(r['task_ms'] for r in steady) / 1000 / seconds:.1f}% "
+            "of the main thread in long tasks"
+        )
     print()
     print(f"second half ({len(half)} samples), growth per hour:")
     for key, unit in (

@@ -68,6 +68,15 @@ def test_wall001_live_wall_with_map_kpis_and_cameras(wall_page, artifacts):
         timeout=15_000,
     )
     assert kpi_values(page) != first
+    # Tiles coloured by status, and the scorecard's chips filled in place by the feed.
+    assert page.locator(".kpi-tile.status-nodata").count() < 8
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.score-chip')].every("
+        "c => c.querySelector('.score-count'))"
+        " && [...document.querySelectorAll('.score-value')].some(e => e.textContent !== '–')",
+        timeout=15_000,
+    )
+    assert page.locator(".score-chip.worst-nodata").count() < page.locator(".score-chip").count()
     expect(page.locator("#data-freshness")).to_contain_text("Data per", timeout=10_000)
     expect(page.locator("#clock-time")).not_to_have_text("--.--.--")
 

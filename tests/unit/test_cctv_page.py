@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import dcc
+import json
 
 from layouts.cctv import (
     CCTV_GROUP,
@@ -13,7 +13,7 @@ from layouts.cctv import (
     cctv_layout,
     page_label,
 )
-from layouts.ids import FEED_VERSIONS
+from layouts.ids import LIVE_FEED
 
 
 def by_id(component, found=None) -> dict:
@@ -62,8 +62,8 @@ def test_controls_groups_tiles_and_live_feed_in_english_with_lang_en(city):
     )
     # The group ids are the same in both languages: kiosk URLs (?group=jalan) name them.
     assert [g.id for g in camera_groups(city, "en")] == [g.id for g in camera_groups(city)]
-    feed = next(c for c in ids.values() if isinstance(c, dcc.Store) and c.id == FEED_VERSIONS)
-    assert feed.data["lang"] == "en"  # the camera badges come from the feed in English
+    feed = ids[LIVE_FEED].to_plotly_json()["props"]
+    assert json.loads(feed["data-versions"])["lang"] == "en"  # the badges come in English
     assert page_label(1, 3, "en") == "Page 2/3"
 
     cameras = tuple(c.id for c in city.config.cameras)
