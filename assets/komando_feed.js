@@ -201,6 +201,24 @@
     return prefix + "_dash-update-component";
   }
 
+  function csrfToken() {
+    var found = document.cookie.split(";").map(function (c) { return c.trim(); })
+      .filter(function (c) { return c.indexOf("_csrf_token=") === 0; })[0];
+    return found ? found.slice("_csrf_token=".length) : "";
+  }
+
+  /* The session ended (signed out elsewhere, an account disabled, a display link revoked):
+     a reload lets the server say what now (the sign-in page), rather than a wall that
+     silently stops. Once a minute at most, so a server that answers 401 by mistake cannot
+     make a wall reload in a loop. */
+  var reloadAt = 0;
+  function signedOut() {
+    var now = Date.now();
+    if (now < reloadAt) return;
+    reloadAt = now + 60000;
+    window.setTimeout(function () { window.location.reload(); }, 5000);
+  }
+
   /* One loop for the page's feed element: a page drawn anew (the router, another language)
      has a new element, and starts again from the versions it carries. A refresh is asked for
      once the previous one has answered, `data-refresh-ms` after the previous one was asked. */
@@ -223,11 +241,20 @@
     feed.tick += 1;
     window.fetch(endpoint(), {
       method: "POST",
-      headers: {"Content-Type": "application/json", Accept: "application/json"},
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        // What Dash's renderer sends on its own callbacks: the gate refuses a callback
+        // without this session's CSRF token (server/access_gate.py).
+        "X-CSRFToken": csrfToken(),
+      },
       body: JSON.stringify(request(feed.known, feed.tick)),
       credentials: "same-origin",
     })
-      .then(function (response) { return response.status === 200 ? response.json() : null; })
+      .then(function (response) {
+        if (response.status === 401) signedOut();
+        return response.status === 200 ? response.json() : null;
+      })
       .then(function (answer) {
         var sections = (answer && answer.response) || {};
         if (feed !== current) return;  // the page changed while this was on its way

@@ -33,7 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.conftest import chromium_path, running_komando  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402
+    chromium_path,
+    running_komando,
+    sign_in_context,
+)
 
 LONG_TASKS = """
 window.__longTasks = [];
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             port = int(url.rstrip("/").rsplit(":", 1)[1])
             browser = pw.chromium.launch(executable_path=chromium_path())
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            # A wall screen signs in with a display link (issue 6); here its session's cookie.
+            sign_in_context(page.context, url, "display", view="/")
             page.add_init_script(LONG_TASKS)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")

@@ -32,7 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from run import big_city  # noqa: E402
 
-from tests.browser.conftest import chromium_path, running_komando  # noqa: E402
+from tests.browser.conftest import (  # noqa: E402
+    chromium_path,
+    running_komando,
+    sign_in_context,
+)
 
 CATEGORIES = [
     "toplevel",
@@ -297,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         with running_komando(data, **env) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path())
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            # A wall screen signs in with a display link (issue 6); here its session's cookie.
+            sign_in_context(page.context, url, "display", view="/")
             if args.dev_bundles:
                 readable(page)
             page.goto(url)
