@@ -105,15 +105,13 @@ class SecurityHeaders:
             "base-uri 'self'; form-action 'self'"
         )
         self.display_frames = display_frames.strip()
+        # Two fixed sets, built once: every request picks one (it ran on each request before).
+        self._document = self._headers("'none'", framed=False)
+        self._framed = self._headers(self.display_frames, framed=True)
 
     ALWAYS = ((b"x-content-type-options", b"nosniff"),)
 
-    def for_principal(self, principal: Principal | None) -> list[tuple[bytes, bytes]]:
-        """The headers of an HTML document. (Other answers — a wall's JSON refresh each second,
-        a camera frame — get only ALWAYS: a policy for documents means nothing on them, and
-        it would double the bytes of a refresh that changed nothing.)"""
-        framed = principal is not None and principal.role == "display" and self.display_frames
-        ancestors = self.display_frames if framed else "'none'"
+    def _headers(self, ancestors: str, framed: bool) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"content-security-policy", f"{self.base}; frame-ancestors {ancestors}".encode()),
             (b"x-content-type-options", b"nosniff"),
@@ -124,6 +122,13 @@ class SecurityHeaders:
         if not framed:
             headers.append((b"x-frame-options", b"DENY"))
         return headers
+
+    def for_principal(self, principal: Principal | None) -> list[tuple[bytes, bytes]]:
+        """The headers of an HTML document. (Other answers — a wall's JSON refresh each second,
+        a camera frame — get only ALWAYS: a policy for documents means nothing on them, and
+        it would double the bytes of a refresh that changed nothing.)"""
+        framed = principal is not None and principal.role == "display" and self.display_frames
+        return self._framed if framed else self._document
 
 
 class AccessGate:
