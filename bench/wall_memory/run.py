@@ -11,6 +11,7 @@ Growth is judged on the second half of the run (the first minutes fill caches an
 a slope per hour; a wall that leaks shows it there.
 
     .venv/bin/python bench/wall_memory/run.py [--minutes 10] [--every 30] [--big] [--no-grab]
+                                              [--harness cdp|playwright]
 
 It ends with the long tasks after the page load (per minute, the longest, the share of the
 main thread they took) and the second half's growth per hour. To see what a long task is made
@@ -24,6 +25,8 @@ import importlib.util
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -31,12 +34,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
+from bench.wall_memory.cdp_page import CdpPage  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402
+    base_of,
     chromium_path,
     running_komando,
-    sign_in_context,
+    session_of,
 )
 
 LONG_TASKS = """
@@ -55,6 +58,55 @@ def big_city(folder: Path) -> dict[str, str]:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     module.write_city(folder)
     return {"KOMANDO_CITIES_DIR": str(folder), "KOMANDO_CITY": module.CITY}
+
+
+class PlaywrightWall:
+    """The same calls as CdpPage, through Playwright (which also enables the Network domain)."""
+
+    def __init__(self, page, cdp) -> None:
+        self._page, self._cdp = page, cdp
+
+    def send(self, method: str, **params):
+        return self._cdp.send(method, params)
+
+    def evaluate(self, expression: str):
+        return self._page.evaluate(expression)
+
+
+@contextmanager
+def open_wall(harness: str, url: str) -> Iterator[CdpPage | PlaywrightWall]:
+    """The wall at `url` signed in as a display (issue 6), its long tasks observed."""
+    session = session_of(url, "display", view="/")
+    if harness == "cdp":
+        wall = CdpPage(chromium_path())
+        try:
+            wall.set_cookies(base_of(url), session.cookies)
+            wall.add_init_script(LONG_TASKS)
+            wall.send("Performance.enable")
+            wall.goto(url)
+            wall.wait_for("document.querySelectorAll('.sensor-pin').length > 0", 60)
+            yield wall
+        finally:
+            wall.close()
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path())
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        base = base_of(url)
+        page.context.add_cookies(
+            [{"name": k, "value": v, "url": base} for k, v in session.cookies.items()]
+        )
+        page.add_init_script(LONG_TASKS)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(url)
+        page.wait_for_selector(".sensor-pin", timeout=60_000)
+        try:
+            yield PlaywrightWall(page, cdp)
+        finally:
+            browser.close()
 
 
 def server_rss_mb(port: int) -> float:
@@ -92,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run without the grab role (tiles show placeholders): the page's own cost alone",
     )
+    parser.add_argument(
+        "--harness",
+        choices=("cdp", "playwright"),
+        default="cdp",
+        help="cdp: Chromium over the bare DevTools protocol (no Network domain, for long runs)",
+    )
     args = parser.parse_args(argv)
     rows: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="komando-wall-memory-") as tmp:
@@ -100,30 +158,21 @@ def main(argv: list[str] | None = None) -> int:
             env["KOMANDO_ROLES"] = "web,ingest"
         data = Path(tmp) / "data"
         data.mkdir()
-        with running_komando(data, **env) as url, sync_playwright() as pw:
+        with running_komando(data, **env) as url, open_wall(args.harness, url) as wall:
             port = int(url.rstrip("/").rsplit(":", 1)[1])
-            browser = pw.chromium.launch(executable_path=chromium_path())
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            # A wall screen signs in with a display link (issue 6); here its session's cookie.
-            sign_in_context(page.context, url, "display", view="/")
-            page.add_init_script(LONG_TASKS)
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            page.goto(url)
-            page.wait_for_selector(".sensor-pin", timeout=60_000)
-            pins = page.locator(".sensor-pin").count()
-            print(f"{pins} sensor pins on the map", flush=True)
+            pins = wall.evaluate("document.querySelectorAll('.sensor-pin').length")
+            print(f"{pins} sensor pins on the map ({args.harness} harness)", flush=True)
             started = time.monotonic()
             seen_tasks = 0
             print(f"{'min':>6} {'JS heap MB':>11} {'DOM nodes':>10} {'listeners':>10} "
                   f"{'server RSS MB':>14} {'long tasks':>11} {'longest ms':>11} "
                   f"{'busy %':>7}", flush=True)  # fmt: skip
             while True:
-                cdp.send("HeapProfiler.collectGarbage")
+                wall.send("HeapProfiler.collectGarbage")
                 metrics = {
-                    m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]
+                    m["name"]: m["value"] for m in wall.send("Performance.getMetrics")["metrics"]
                 }
-                tasks = page.evaluate("window.__longTasks.slice()")
+                tasks = wall.evaluate("window.__longTasks.slice()")
                 new_tasks = tasks[seen_tasks:]
                 seen_tasks = len(tasks)
                 t = time.monotonic() - started
@@ -152,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['longest']:11.0f} {row['busy']:7.1f}", flush=True)  # fmt: skip
                 if row["t"] >= args.minutes * 60:
                     break
-                page.wait_for_timeout(args.every * 1000)
-            browser.close()
+                time.sleep(args.every)
     half = [r for r in rows if r["t"] >= rows[-1]["t"] / 2]
     # The first sample holds the page's load; what a wall does for days is in the others.
     steady = rows[1:]
