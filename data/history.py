@@ -79,9 +79,20 @@ def dead_letter_row(source: str, reason: str, payload: object, now: float | None
     return {
         "received_ms": int((time.time() if now is None else now) * 1000),
         "source": source[:32],
-        "reason": reason[:2000],
-        "payload": text[:20_000],  # enough to inspect; a flood must not fill the database
+        "reason": _storable(reason[:2000]),
+        # Enough to inspect; a flood must not fill the database.
+        "payload": _storable(text[:20_000]),
     }
+
+
+def _storable(text: str) -> str:
+    """`text` with lone surrogates (what a JSON "\ud800" escape decodes to) written as \ud800:
+    SQL drivers refuse them, and one such row made every retry of its batch fail (issue 7)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def insert_ignoring_duplicates(engine: Engine, table: Table):

@@ -17,7 +17,7 @@ class Reading(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sensor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    ts: float = Field(gt=946_684_800, lt=4_102_444_800, title="Epoch seconds (2000..2100)")
+    ts: float = Field(ge=946_684_800, lt=4_102_444_800, title="Epoch seconds (2000..2100)")
     value: float
     quantity: str = Field(default="", max_length=32, pattern=r"^[a-z0-9_]*$")
 

@@ -91,7 +91,12 @@ def parse_timestamp(value: object, now: float) -> float:
     if isinstance(value, bool) or value is None:
         raise Rejected("ts", "missing or not a time")
     if isinstance(value, (int, float)):
-        ts = float(value)
+        try:
+            ts = float(value)
+        except OverflowError:  # JSON integers have no size limit; floats do (issue 7)
+            raise Rejected("ts", "number too large for a time; send epoch seconds") from None
+        if not math.isfinite(ts):
+            raise Rejected("ts", "must be a finite number of epoch seconds (not NaN or infinity)")
         if ts > 1e11:  # milliseconds are a common device default; say so rather than guess
             raise Rejected("ts", "looks like milliseconds; send epoch seconds or ISO 8601")
     elif isinstance(value, str):
@@ -111,10 +116,23 @@ def parse_timestamp(value: object, now: float) -> float:
     return ts
 
 
+def _field_name(name: str) -> str:
+    """A sender's field name as an answer can carry it: JSON's "\ud800" escape decodes to a
+    lone surrogate, which neither SQL nor a UTF-8 answer takes (issue 7)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return repr(name[:64])
+    return name if len(name) <= 64 else repr(name[:64]) + "…"
+
+
 def parse_value(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Rejected("value", "must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of 309 digits or more is valid JSON (issue 7)
+        raise Rejected("value", "number too large (more than 1.8e308)") from None
     if not math.isfinite(number):
         raise Rejected("value", "must be a finite number (not NaN or infinity)")
     return number
@@ -142,7 +160,7 @@ class IngestPipeline:
         if not isinstance(raw, dict):
             raise Rejected("record", "must be a JSON object")
         if not raw.keys() <= RECORD_FIELDS:
-            raise Rejected(sorted(raw.keys() - RECORD_FIELDS)[0], "unknown field")
+            raise Rejected(_field_name(sorted(raw.keys() - RECORD_FIELDS)[0]), "unknown field")
         sensor_id = raw.get("sensor_id")
         if not isinstance(sensor_id, str) or not sensor_id:
             raise Rejected("sensor_id", "missing or not a string")
@@ -182,9 +200,22 @@ class IngestPipeline:
         good: list[Reading] = []
         refused: list[dict] = []
         result.total = len(records)
+        # Within one batch, SQL keeps the first reading of a sensor, quantity and millisecond
+        # and the live state the last: a second, different value would be answered "accepted"
+        # and show on the wall without being recorded. It is refused instead (issue 7).
+        first_of: dict[tuple[str, str, int], tuple[int, float]] = {}
         for index, raw in enumerate(records):
             try:
-                good.append(self.parse(raw, now, allowed_sensors))
+                reading = self.parse(raw, now, allowed_sensors)
+                key = (reading.sensor_id, reading.quantity, int(reading.ts * 1000))
+                seen = first_of.setdefault(key, (index, reading.value))
+                if seen[1] != reading.value:
+                    raise Rejected(
+                        "ts",
+                        f"record {seen[0]} has the same sensor, quantity and time with another "
+                        "value; send one value per time",
+                    )
+                good.append(reading)
             except Rejected as rejection:
                 result.rejections[index] = RecordResult(
                     index, False, rejection.field, rejection.reason
