@@ -75,7 +75,12 @@ def kpi_row(value: LiveKpiValue, source: str = "computed") -> dict:
 
 
 def dead_letter_row(source: str, reason: str, payload: object, now: float | None = None) -> dict:
-    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    try:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    except RecursionError:
+        # json.loads takes nesting that json.dumps, called deeper in the stack, cannot write
+        # back: the refusal is kept without its payload rather than lost with it (issue 7).
+        text = "(payload not kept: nested too deeply to write back)"
     return {
         "received_ms": int((time.time() if now is None else now) * 1000),
         "source": source[:32],
