@@ -32,9 +32,11 @@ kpi_table = KpiValue.__table__
 audit_table = AuditEntry.__table__
 
 PERIOD_FORMATS = {
-    "daily": ("YYYY-MM-DD", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
-    "weekly": ("YYYY-Www", re.compile(r"^(\d{4})-W(\d{2})$")),
-    "monthly": ("YYYY-MM", re.compile(r"^(\d{4})-(\d{2})$")),
+    # ASCII digits only: int() also reads other scripts' digits, and "٢٠٢٦-١١" would be a
+    # second label for the period "2026-11", saved twice in one upload (issue 7).
+    "daily": ("YYYY-MM-DD", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)),
+    "weekly": ("YYYY-Www", re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII)),
+    "monthly": ("YYYY-MM", re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)),
 }
 MAX_CSV_ROWS = 5000
 
@@ -69,7 +71,10 @@ def parse_number(text: object) -> float:
     if isinstance(text, bool):
         raise ValueError("bukan angka")
     if isinstance(text, (int, float)):
-        number = float(text)
+        try:
+            number = float(text)
+        except OverflowError:  # a browser may post an integer of any size (issue 7)
+            raise ValueError("bukan angka yang sah") from None
     else:
         cleaned = str(text).strip().replace(" ", "")
         if not cleaned:
@@ -80,7 +85,7 @@ def parse_number(text: object) -> float:
             cleaned = cleaned.replace(".", "")  # 13.500 is thirteen thousand five hundred
         try:
             number = float(cleaned)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ValueError(f"'{str(text)[:20]}' bukan angka") from exc
     if not math.isfinite(number):
         raise ValueError("bukan angka yang sah")
@@ -152,19 +157,38 @@ def parse_csv(
     """Columns `indikator,periode,nilai` (header required; ',' or ';' separated, as spreadsheets
     in Indonesian locales export ';'). Every row is checked; good rows are returned even when
     others are wrong, and the caller decides whether to save a partly wrong file."""
-    sample = text[:2048]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    # The header decides the separator: a ';' typed in a cell below must not (issue 7).
+    first = text.splitlines()[0] if text else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    # newline="": the csv module then reads \r\n, \n and a lone \r (Excel for Mac) as ends of
+    # rows itself, and keeps line breaks inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [EntryError(1, "header", f"baris judul tidak terbaca ({exc})")]
     missing = {"indikator", "periode", "nilai"} - set(header)
     if missing:
         return [], [EntryError(1, "header", "kolom wajib tidak ada: " + ", ".join(sorted(missing)))]
     entries: list[OperatorEntry] = []
     errors: list[EntryError] = []
-    for number, raw in enumerate(reader, start=2):
+    number = 1
+    rows = iter(reader)
+    while True:
+        number += 1
+        try:
+            raw = next(rows, None)
+        except csv.Error as exc:  # e.g. a cell over 128 KiB: the rest cannot be trusted
+            errors.append(EntryError(number, "berkas", f"baris tidak terbaca ({exc})"))
+            break
+        if raw is None:
+            break
         if number - 1 > MAX_CSV_ROWS:
             errors.append(EntryError(number, "berkas", f"lebih dari {MAX_CSV_ROWS} baris"))
             break
+        if None in raw:  # DictReader puts cells beyond the header's columns under None
+            errors.append(EntryError(number, "berkas", "baris ini punya kolom lebih dari judul"))
+            continue
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         result = validate_entry(
             city,
