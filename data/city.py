@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -47,7 +48,9 @@ KODE_PATTERN = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity anywhere: YAML's .nan and .inf are floats to pydantic, and a NaN
+    # target or coordinate passed every bound check (issue 7).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SensorConfig(_Strict):
@@ -567,6 +570,16 @@ class CityConfig(_Strict):
         "default_alert_rules), or adds one",
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked here, not on the first page that needs it (issue 7).
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {value[:60]!r}, e.g. Asia/Jakarta") from None
+        return value
+
     @model_validator(mode="after")
     def _unique_ids(self) -> CityConfig:
         for label, items in (
@@ -660,6 +673,11 @@ def _read_geojson(path: Path) -> dict[str, Any]:
         raise CityConfigError(f"{path}: boundary file not found") from exc
     except json.JSONDecodeError as exc:
         raise CityConfigError(f"{path}: not valid JSON ({exc})") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        # A folder, an unreadable file, a NUL in the name, not UTF-8, nested too deeply.
+        raise CityConfigError(f"{path!s:.300}: boundary file cannot be read ({exc})") from exc
+    if not isinstance(data, dict):
+        raise CityConfigError(f"{path}: expected a GeoJSON FeatureCollection with features")
     if data.get("type") != "FeatureCollection" or not data.get("features"):
         raise CityConfigError(f"{path}: expected a GeoJSON FeatureCollection with features")
     return data
@@ -704,6 +722,10 @@ def load_city(folder: Path) -> City:
         raise CityConfigError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:
         raise CityConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CityConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except RecursionError as exc:
+        raise CityConfigError(f"{path}: nested too deeply to be a city file") from exc
     if not isinstance(raw, dict):
         raise CityConfigError(f"{path}: expected a mapping at the top level")
     try:
