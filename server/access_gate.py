@@ -71,6 +71,15 @@ def csrf_token_for(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"komando-csrf", hashlib.sha256).hexdigest()
 
 
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a token someone sent with the expected one.
+    hmac.compare_digest raises TypeError on str with non-ASCII characters, which a header or a
+    form field may carry: that was a 500 (issue 7)."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "backslashreplace"), expected.encode("utf-8", "backslashreplace")
+    )
+
+
 def cookies_of(scope: Scope) -> dict[str, str]:
     """The request's cookies. A plain split, not http.cookies: this runs on every request,
     every camera frame of a long-polling viewer included, and SimpleCookie costs ~10 µs."""
@@ -298,7 +307,7 @@ class AccessGate:
             await _json(send, 405, {"detail": "Metode tidak diizinkan."})
             return
         presented = header(scope, CSRF_HEADER)
-        if not presented or not hmac.compare_digest(presented, self.csrf_of(token)):
+        if not presented or not same_secret(presented, self.csrf_of(token)):
             log.warning("callback refused: CSRF token missing or wrong (%s)", principal.actor)
             await _json(send, 403, {"detail": "Token CSRF tidak cocok. Muat ulang halaman."})
             return

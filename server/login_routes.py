@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import secrets
@@ -29,7 +28,13 @@ from data.accounts import (
     sign_in,
     verify_display_token,
 )
-from server.access_gate import CSRF_COOKIE, SESSION_COOKIE, AccessGate, csrf_token_for
+from server.access_gate import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    AccessGate,
+    csrf_token_for,
+    same_secret,
+)
 from server.login_pages import display_link_invalid_html, login_html, logout_html
 
 log = logging.getLogger(__name__)
@@ -105,7 +110,7 @@ def add_login_routes(
         form = await _form(request)
         expected = request.cookies.get(PRELOGIN_COOKIE, "")
         next_path = form.get("next", "")[:500]
-        if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
+        if not expected or not same_secret(expected, form.get("csrf", "")):
             return form_page(
                 request,
                 403,
@@ -152,9 +157,7 @@ def add_login_routes(
         principal: Principal | None = request.state.principal
         token = request.cookies.get(SESSION_COOKIE, "")
         form = await _form(request)
-        if principal is None or not hmac.compare_digest(
-            form.get("csrf", ""), csrf_token_for(token)
-        ):
+        if principal is None or not same_secret(form.get("csrf", ""), csrf_token_for(token)):
             return RedirectResponse("/login", status_code=303)
         await asyncio.to_thread(sessions.revoke, token)
         await asyncio.to_thread(audit, engine, principal.actor, "logout", principal.name)
