@@ -9,6 +9,8 @@ NGSI-LD entities, and hear back per record what was accepted and why anything wa
 Authenticated by API key (`Authorization: Bearer kmd_…` or `X-API-Key`). Accepted readings are in
 SQL before the answer is sent; if SQL is down the answer is 503 with Retry-After, and nothing of
 the request was kept, so the sender can simply retry.
+
+The OpenAPI description (server/openapi.py) is at `GET /api/v1/openapi.json`, without a key.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from data.city import City
 from data.history import dead_letter_row
 from data.pipeline import HistoryUnavailable, IngestPipeline, RecordResult
 from data.sources.ngsi import parse_entities
+from server.openapi import OPENAPI_PATH, openapi_document
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +39,28 @@ MAX_RECORDS = 10_000
 JSON_TYPES = ("application/json", "application/ld+json", "application/geo+json")
 
 
+RETRY_AFTER_S = 30
+POST_ROUTES = (
+    "/api/v1/readings",
+    "/ngsi-ld/v1/entityOperations/upsert",
+    "/ngsi-ld/v1/entities",
+    "/api/v1/ngsi-ld/notify",
+)
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _unavailable(message: str) -> JSONResponse:
+    answer = _error(503, message, retry_after_s=RETRY_AFTER_S)
+    answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return answer
+
+
 def _database_down() -> JSONResponse:
-    return _error(503, "database unavailable, nothing was stored; retry later", retry_after_s=30)
+    return _unavailable("database unavailable, nothing was stored; retry later")
 
 
 def _presented_key(request: Request) -> str:
@@ -91,7 +110,7 @@ def add_ingest_routes(
         try:
             scope = await run_in_threadpool(verify_key, engine, presented)
         except SQLAlchemyError:
-            return _error(503, "database unavailable, retry later", retry_after_s=30)
+            return _unavailable("database unavailable, retry later")
         if scope is None:
             return _error(401, "invalid or revoked API key")
         return scope
@@ -168,10 +187,28 @@ def add_ingest_routes(
     async def notify(request: Request) -> JSONResponse:
         return await post_entities(request, "ngsi-ld", "data")
 
-    server.add_api_route("/api/v1/readings", post_readings, methods=["POST"])
-    server.add_api_route("/ngsi-ld/v1/entityOperations/upsert", upsert, methods=["POST"])
-    server.add_api_route("/ngsi-ld/v1/entities", upsert, methods=["POST"])
-    server.add_api_route("/api/v1/ngsi-ld/notify", notify, methods=["POST"])
+    description = openapi_document(MAX_BODY_BYTES, MAX_RECORDS)
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(description)
+
+    async def elsewhere(request: Request) -> JSONResponse:
+        # Without this, Dash's catch-all page route answered any GET under the API's public
+        # prefixes with the page shell, 200 text/html (issue 7).
+        if request.url.path in POST_ROUTES:
+            answer = _error(405, "use POST")
+            answer.headers["Allow"] = "POST"
+            return answer
+        return _error(404, f"no such API path; see {OPENAPI_PATH}")
+
+    routes = dict(zip(POST_ROUTES, (post_readings, upsert, upsert, notify), strict=True))
+    for path, endpoint in routes.items():
+        server.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
+    server.add_api_route(OPENAPI_PATH, openapi, methods=["GET"], include_in_schema=False)
+    for prefix in ("/api/v1/", "/ngsi-ld/v1/"):
+        server.add_api_route(
+            prefix + "{rest:path}", elsewhere, methods=ALL_METHODS, include_in_schema=False
+        )
 
 
 def _entity_at(payload: object, index: int) -> object:

@@ -45,6 +45,8 @@ PAGES = {
         UNAUTHORISED, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND,
     ),
     "/login": (OK, HOME, HOME, HOME, HOME, HOME, HOME),
+    # The push API's description: public, like the API's paths (devices have no account).
+    "/api/v1/openapi.json": (OK, OK, OK, OK, OK, OK, OK),
 }  # fmt: skip
 
 # Dash callbacks, named by a component their output writes: who may call them.
