@@ -26,10 +26,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from sqlalchemy import Engine, func, select
 
@@ -82,6 +84,9 @@ def api(redis_server, tmp_path_factory, city) -> Api:
     app = create_app(settings, city)
     key = create_key(engine, "schemathesis", "all", [])
     yield Api(app.server, engine, city, {"Authorization": f"Bearer {key}"})
+    # schemathesis keeps an app's lifespan running until the process exits; end it with the
+    # module, while the session's Redis still runs.
+    shutdown_lifespans()
     engine.dispose()
 
 
@@ -238,23 +243,17 @@ PATHS = ["/api/v1/readings", "/ngsi-ld/v1/entityOperations/upsert", "/api/v1/ngs
 
 
 def post_raw(api: Api, path: str, body, content_type: str | None = "application/json"):
-    client = schemathesis_free_client(api)
+    client = plain_client(api)
     headers = dict(api.auth)
     if content_type is not None:
         headers["Content-Type"] = content_type
     return client.post(path, content=body, headers=headers)
 
 
-_CLIENTS: dict[int, object] = {}
-
-
-def schemathesis_free_client(api: Api):
-    """A plain TestClient on the same app (its lifespan already runs under schemathesis)."""
-    from fastapi.testclient import TestClient
-
-    if id(api) not in _CLIENTS:
-        _CLIENTS[id(api)] = TestClient(api.server)
-    return _CLIENTS[id(api)]
+def plain_client(api: Api) -> TestClient:
+    """A plain TestClient on the same app, for bodies no description generates. Not entered as
+    a context manager: the push routes need no lifespan, and schemathesis runs the app's."""
+    return TestClient(api.server)
 
 
 @given(
@@ -337,7 +336,7 @@ def test_an_oversized_body_is_413_with_or_without_its_length(api, streamed):
 def test_unknown_api_paths_and_methods_answer_json_not_the_page(api):
     """Regression (issue 7): Dash's catch-all page route answered GET /api/v1/<anything> (and
     GET on the push routes) with the page shell, 200 text/html, to anyone."""
-    client = schemathesis_free_client(api)
+    client = plain_client(api)
     assert client.get("/api/v1/readings").status_code == 405
     assert client.get("/api/v1/readings").headers["allow"] == "POST"
     assert client.get("/ngsi-ld/v1/entities").status_code == 405
