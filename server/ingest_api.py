@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
 MAX_RECORDS = 10_000
 JSON_TYPES = ("application/json", "application/ld+json", "application/geo+json")
-
-
 RETRY_AFTER_S = 30
 POST_ROUTES = (
     "/api/v1/readings",
