@@ -307,7 +307,9 @@ def test_a_mixed_batch_over_http_keeps_every_good_reading(api, data):
     for item, result in zip(items, results, strict=True):
         if isinstance(item, Bad):
             assert result["status"] == "rejected" and result["reason"], (item, result)
-            assert result["field"] == (item.field if storable(item.field) else repr(item.field))
+            # As the server decodes it: JSON joins an escaped surrogate pair into one character.
+            sent = json.loads(json.dumps(item.field))
+            assert result["field"] == (sent if storable(sent) else repr(sent))
         else:
             assert result["status"] == "accepted", (item, result)
             assert (item.sensor_id, item.quantity, int(item.ts) * 1000) in stored
