@@ -23,7 +23,7 @@ from callbacks.logged import logged
 from data import accounts
 from data.city import City
 from data.city_edits import CityEditError, CityEdits
-from layouts.admin import ADM_VERSION
+from layouts.admin import ADM_EDIT_SCHOOLS, ADM_NEW_SCHOOLS, ADM_VERSION, school_options
 from layouts.admin_city import (
     ADM_CAM_FPS,
     ADM_CAM_HOURS,
@@ -171,6 +171,8 @@ def register(
         Output(ADM_SCH_PICK, "options"),
         Output(ADM_SCH_PICK, "value"),
         Output(ADM_CAM_SCHOOL, "options"),
+        Output(ADM_NEW_SCHOOLS, "options"),
+        Output(ADM_EDIT_SCHOOLS, "options"),
         Input(ADM_SCH_SAVE, "n_clicks"),
         State(ADM_SCH_PICK, "value"),
         State(ADM_SCH_ID, "value"),
@@ -201,22 +203,25 @@ def register(
             fields = await run_in_threadpool(save, "school", item_id, changes, admin.actor, new)
         except CityEditError as exc:
             message = Text("Tidak disimpan: ", "Not saved: ")(lang) + str(exc)
-            return result(message, False), *[no_update] * 4
+            return result(message, False), *[no_update] * 6
         except SQLAlchemyError:
             log.exception("admin page: school not saved")
-            return result(DB_FAILED(lang), False), *[no_update] * 4
+            return result(DB_FAILED(lang), False), *[no_update] * 6
         message = Text(
             f"Sekolah {item_id} disimpan ({', '.join(fields) or 'tanpa perubahan'}); "
             "berlaku di semua server dalam beberapa detik.",
             f"School {item_id} saved ({', '.join(fields) or 'no change'}); "
             "applies on every server within seconds.",
         )(lang)
-        schools = [{"label": s.name, "value": s.id} for s in city.config.schools]
+        schools = school_options(city)
+        # Every school picker on the page: this form's, the cameras' and the users' forms.
         return (
             result(message),
             next_version(version),
             school_picker_options(city, lang),
             item_id,
+            schools,
+            schools,
             schools,
         )
 

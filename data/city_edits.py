@@ -135,29 +135,43 @@ class CityEdits:
         return cls(city, engine, city.base_config)
 
     def apply(self) -> bool:
-        """Read the edits from SQL and swap the city's configuration if it changed; False when
-        the stored edits no longer fit city.yaml (then the city stays as it was, and says why)."""
+        """Read the edits from SQL and swap the city's configuration if it changed. An edit
+        that no longer fits city.yaml (say a school removed there that a camera added here
+        refers to) is left out and named in the log; the others apply. False if any was."""
         edits = read_edits(self.engine, self.city.slug)
         try:
             config = laid_over(self.base, edits)
-        except ValidationError as exc:
-            log.error(
-                "city %s: the admin page's edits no longer fit city.yaml, kept the city as "
-                "it was: %s",
-                self.city.slug,
-                _problems(exc),
-            )
-            return False
+            skipped = 0
+        except ValidationError:
+            config, skipped = self._each_that_fits(edits)
         if config != self.city.config:
             self.city.config = config
             log.info(
                 "city %s: %d edit(s) from the admin page applied (%d schools, %d cameras)",
                 self.city.slug,
-                len(edits),
+                len(edits) - skipped,
                 len(config.schools),
                 len(config.cameras),
             )
-        return True
+        return skipped == 0
+
+    def _each_that_fits(self, edits: list[dict[str, Any]]) -> tuple[CityConfig, int]:
+        kept: list[dict[str, Any]] = []
+        config = self.base
+        for edit in edits:
+            try:
+                config = laid_over(self.base, [*kept, edit])
+            except ValidationError as exc:
+                log.error(
+                    "city %s: the admin page's %s %s no longer fits city.yaml, left out: %s",
+                    self.city.slug,
+                    edit["kind"],
+                    edit["item_id"],
+                    _problems(exc),
+                )
+                continue
+            kept.append(edit)
+        return config, len(edits) - len(kept)
 
     def item(self, kind: Kind, item_id: str) -> dict[str, Any] | None:
         """The current configuration of a school or camera, as a dict (None if unknown)."""

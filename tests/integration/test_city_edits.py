@@ -248,3 +248,20 @@ def test_walls_are_told_to_reload_when_a_camera_is_added(admin_page):
     answer, known = asyncio.run(feed.changes(known))
     assert answer == {"reload": True}
     assert asyncio.run(feed.changes(known)) is None  # said once
+
+
+def test_an_edit_that_no_longer_fits_city_yaml_is_left_out_and_the_rest_applies(admin_page):
+    """city.yaml changed under the edits (here: a camera refers to a school that is gone):
+    that one edit is left out with the reason logged, the good ones still apply."""
+    page = admin_page
+    city, _ = another_process(page)
+    good = {"name": "SD Baik", "region": REGION, "lat": -3.43, "lng": 104.23}
+    orphan = {"name": "Yatim", "kind": "school", "school": "sdn-hilang", "region": REGION,
+              "lat": -3.43, "lng": 104.23, "source": "sample:car-detection.mp4"}  # fmt: skip
+    edits = CityEdits.of(city, page.engine)
+    edits._store("school", "sdn-baik", good, "uji")
+    edits._store("camera", "cam-yatim", orphan, "uji")
+    assert edits.apply() is False
+    assert city.config.schools[-1].id == "sdn-baik"
+    assert city.camera("cam-yatim") is None
+    assert {c.id for c in city.config.cameras} == {c.id for c in city.base_config.cameras}
