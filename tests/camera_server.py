@@ -446,15 +446,7 @@ class MjpegCamera(_CameraProcess):
         ]  # fmt: skip
 
     def _serves(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
-                sock.settimeout(2.0)
-                sock.sendall(b"GET /snapshot.jpg HTTP/1.0\r\nHost: camera\r\n\r\n")
-                reply = _read_all(sock, limit=1 << 22)
-        except OSError:
-            return False
-        head, _, body = reply.partition(b"\r\n\r\n")
-        return head.startswith(b"HTTP/1.0 200") and body.startswith(b"\xff\xd8")
+        return _serves_jpeg(self.host, self.port, "/snapshot.jpg")
 
 
 class StillCamera(_CameraProcess):
@@ -493,15 +485,20 @@ class StillCamera(_CameraProcess):
         ]  # fmt: skip
 
     def _serves(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
-                sock.settimeout(2.0)
-                sock.sendall(b"GET /snap/0.jpg HTTP/1.0\r\nHost: camera\r\n\r\n")
-                reply = _read_all(sock, limit=1 << 20)
-        except OSError:
-            return False
-        head, _, body = reply.partition(b"\r\n\r\n")
-        return head.startswith(b"HTTP/1.0 200") and body.startswith(b"\xff\xd8")
+        return _serves_jpeg(self.host, self.port, "/snap/0.jpg")
+
+
+def _serves_jpeg(host: str, port: int, path: str) -> bool:
+    """Whether GET `path` answers 200 with a JPEG: the HTTP cameras are up."""
+    try:
+        with socket.create_connection((host, port), timeout=2.0) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: camera\r\n\r\n".encode())
+            reply = _read_all(sock, limit=1 << 22)
+    except OSError:
+        return False
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.startswith(b"HTTP/1.0 200") and body.startswith(b"\xff\xd8")
 
 
 def _read_all(sock: socket.socket, limit: int) -> bytes:

@@ -4,14 +4,18 @@ supervisor would. Used by test_multi_process.py and the fault tests."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from callbacks.sensor_map import sensor_items
+from data.city import City
 from layouts import ids
 from server.access_gate import SESSION_COOKIE, csrf_token_for
 from settings import PROJECT_ROOT
@@ -155,3 +159,30 @@ class Viewer:
         answer = self.get(base, f"/video/{camera_id}.jpg")
         assert answer.status_code == 200, (base, camera_id, answer.status_code)
         return answer.headers["x-camera-state"], int(answer.headers["x-frame-seq"])
+
+
+def city_with_cameras(folder: Path, cameras: str) -> Path:
+    """A copy of the demo city (a KOMANDO_CITIES_DIR) with `cameras` (city.yaml items) listed
+    before its own two."""
+    city_dir = folder / "prabumulih"
+    shutil.copytree(PROJECT_ROOT / "data" / "cities" / "prabumulih", city_dir)
+    config = city_dir / "city.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert text.count("\ncameras:\n") == 1
+    config.write_text(text.replace("\ncameras:\n", "\ncameras:\n" + cameras, 1), encoding="utf-8")
+    return folder
+
+
+def push_ahead(base: str, api_key: str, city: City, value: float = 42.0) -> tuple[str, str]:
+    """Push a reading of the city's first sensor through the API, a minute ahead so that the
+    simulator's readings (newest wins) do not hide it: (sensor id, its text on the wall)."""
+    sensor = city.config.sensors[0]
+    ts = time.time() + 60
+    pushed = httpx.post(
+        base + "/api/v1/readings",
+        json=[{"sensor_id": sensor.id, "ts": ts, "value": value}],
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
+    return sensor.id, sensor_items(city, {sensor.id: (value, ts)}, ts)[sensor.id][3]

@@ -14,7 +14,6 @@ processes hear of them, on the grabbers' Redis announcement channel.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -29,7 +28,6 @@ import redis
 from data.history import make_engine
 from data.live_store import LiveStore, connect
 from layouts import ids
-from settings import PROJECT_ROOT
 from tests.accounts import session_for
 from tests.camera_server import MjpegCamera, RtspCamera, StillCamera
 from tests.ports import free_port
@@ -37,6 +35,7 @@ from tests.processes import (
     Role,
     Viewer,
     answers,
+    city_with_cameras,
     grab_command,
     kill_leftovers,
     migrate,
@@ -84,17 +83,6 @@ def camera(camera_id: str, source: str, **extra: object) -> str:
         *(f"    {key}: {value}" for key, value in extra.items()),
     ]
     return "\n".join(lines) + "\n"
-
-
-def city_with_cameras(folder: Path, cameras: str) -> Path:
-    """A copy of the demo city (a KOMANDO_CITIES_DIR) with `cameras` added to its own two."""
-    city_dir = folder / "prabumulih"
-    shutil.copytree(PROJECT_ROOT / "data" / "cities" / "prabumulih", city_dir)
-    config = city_dir / "city.yaml"
-    text = config.read_text(encoding="utf-8")
-    assert text.count("\ncameras:\n") == 1
-    config.write_text(text.replace("\ncameras:\n", "\ncameras:\n" + cameras, 1), encoding="utf-8")
-    return folder
 
 
 class FrameCounter:

@@ -28,7 +28,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from callbacks.live_feed import UNREACHABLE
-from callbacks.sensor_map import sensor_items
 from data.accounts import CACHE_S as SESSION_CACHE_S
 from data.api_keys import create_key
 from data.city import City
@@ -47,6 +46,7 @@ from tests.processes import (
     ingest_command,
     kill_leftovers,
     migrate,
+    push_ahead,
     stop_all,
     web_command,
 )
@@ -394,20 +394,11 @@ def test_redis_killed_mid_ingest_loses_no_reading_and_the_wall_recovers_by_itsel
             )
             wall_back_after_s = time.time() - back
             # A reading pushed now shows on the wall (a minute ahead: newest wins).
-            sensor = city.config.sensors[0]
-            ts = time.time() + 60
-            pushed = httpx.post(
-                base + "/api/v1/readings",
-                json=[{"sensor_id": sensor.id, "ts": ts, "value": 42.0}],
-                headers={"Authorization": f"Bearer {api_key}"},
-                timeout=10,
-            )
-            assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
-            expected = sensor_items(city, {sensor.id: (42.0, ts)}, ts)[sensor.id][3]
+            sensor_id, expected = push_ahead(base, api_key, city)
             wait_for(
-                lambda: wall.sensors.get(sensor.id, [None] * 4)[3] == expected,
+                lambda: wall.sensors.get(sensor_id, [None] * 4)[3] == expected,
                 15,
-                f"{sensor.id} = {expected} on the wall",
+                f"{sensor_id} = {expected} on the wall",
             )
             # The cameras: new frames through the web process, and the grab role's beat.
             seqs = {c: viewer.camera_state(base, c)[1] for c in camera_ids}

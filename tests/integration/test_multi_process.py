@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -23,17 +22,24 @@ import psutil
 import pytest
 from sqlalchemy import Engine, select
 
-from callbacks.sensor_map import sensor_items
 from data.api_keys import create_key
 from data.city import City, load_city
 from data.history import make_engine, readings
 from data.live_keys import decode_health
 from data.live_store import LiveStore, connect
 from runner import prepare_database
-from settings import PROJECT_ROOT
 from tests.accounts import make_user, session_for, sign_in_with_form
 from tests.ports import free_port
-from tests.processes import Role, Viewer, answers, migrate, stop_all, web_command
+from tests.processes import (
+    Role,
+    Viewer,
+    answers,
+    city_with_cameras,
+    migrate,
+    push_ahead,
+    stop_all,
+    web_command,
+)
 from tests.waiting import wait_for
 from video.shards import parse_shard
 
@@ -101,7 +107,7 @@ class LeaseWatch:
 
 # The demo city's two cameras both hash to shard 1 of 2; a third (the same clip, another id)
 # gives shard 2 a camera of its own.
-THIRD_CAMERA = """cameras:
+THIRD_CAMERA = """\
   - id: simpang-cambai
     name: "Simpang Cambai (uji)"
     kind: street
@@ -112,17 +118,6 @@ THIRD_CAMERA = """cameras:
 """
 
 
-def demo_city_with_three_cameras(folder: Path) -> Path:
-    """A copy of the demo city (a KOMANDO_CITIES_DIR) with one more street camera."""
-    city_dir = folder / "prabumulih"
-    shutil.copytree(PROJECT_ROOT / "data" / "cities" / "prabumulih", city_dir)
-    config = city_dir / "city.yaml"
-    text = config.read_text(encoding="utf-8")
-    assert text.count("\ncameras:\n") == 1
-    config.write_text(text.replace("\ncameras:\n", "\n" + THIRD_CAMERA, 1), encoding="utf-8")
-    return folder
-
-
 def pid_of(owner: str | None) -> int | None:
     match = ONE_WORKER.match(owner or "")
     return int(match.group(1)) if match else None
@@ -131,7 +126,7 @@ def pid_of(owner: str | None) -> int | None:
 def test_two_web_one_ingest_two_grabber_shards_on_redis_and_postgres(
     redis_url: str, postgres_url: str, tmp_path: Path
 ) -> None:
-    cities = demo_city_with_three_cameras(tmp_path / "cities")
+    cities = city_with_cameras(tmp_path / "cities", THIRD_CAMERA)
     city = load_city(cities / "prabumulih")
     env = {
         **os.environ,
@@ -265,25 +260,16 @@ def run_the_scenario(
 
     # A reading pushed through web A is in PostgreSQL and on the wall served by web B. Its
     # time is a minute ahead, so the simulator's readings (newest wins) do not hide it.
-    sensor = city.config.sensors[0]
-    ts = time.time() + 60
-    pushed = httpx.post(
-        base["web-a"] + "/api/v1/readings",
-        json=[{"sensor_id": sensor.id, "ts": ts, "value": 42.0}],
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=10,
-    )
-    assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
-    expected = sensor_items(city, {sensor.id: (42.0, ts)}, ts)[sensor.id][3]
+    sensor_id, expected = push_ahead(base["web-a"], api_key, city)
     wait_for(
-        lambda: viewer.sensors(base["web-b"])[sensor.id][3] == expected,
+        lambda: viewer.sensors(base["web-b"])[sensor_id][3] == expected,
         10,
-        f"{sensor.id} = {expected} on web B",
+        f"{sensor_id} = {expected} on web B",
     )
     with engine.connect() as conn:
         stored = conn.execute(
             select(readings.c.value).where(
-                readings.c.sensor_id == sensor.id, readings.c.value == 42.0
+                readings.c.sensor_id == sensor_id, readings.c.value == 42.0
             )
         ).all()
     assert stored, "the pushed reading is not in PostgreSQL"
