@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1 << 20
 MAX_RECORDS = 10_000
+RETRY_AFTER_S = 30
 JSON_TYPES = ("application/json", "application/ld+json", "application/geo+json")
 
 
@@ -40,8 +41,16 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _unavailable(message: str) -> JSONResponse:
+    """503 with the wait in the body and in Retry-After, the header HTTP clients and device
+    firmware honour (RFC 9110 §10.2.3)."""
+    answer = _error(503, message, retry_after_s=RETRY_AFTER_S)
+    answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return answer
+
+
 def _database_down() -> JSONResponse:
-    return _error(503, "database unavailable, nothing was stored; retry later", retry_after_s=30)
+    return _unavailable("database unavailable, nothing was stored; retry later")
 
 
 def _presented_key(request: Request) -> str:
@@ -91,7 +100,7 @@ def add_ingest_routes(
         try:
             scope = await run_in_threadpool(verify_key, engine, presented)
         except SQLAlchemyError:
-            return _error(503, "database unavailable, retry later", retry_after_s=30)
+            return _unavailable("database unavailable, retry later")
         if scope is None:
             return _error(401, "invalid or revoked API key")
         return scope
