@@ -11,6 +11,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from data import access
 from data.accounts import LoginThrottle, SessionStore
 from data.camera_views import CameraViewLog
 from data.city import City, load_city
+from data.city_edits import follow_city_edits
 from data.db.engine import make_engine
 from data.live_reader import LiveReader
 from data.live_store import LiveStore, connect
@@ -124,7 +126,7 @@ def create_app(settings: Settings, city: City | None = None) -> Dash:
     policy.narrow(app, INCIDENT_FEEDBACK, access.ALERT_ACTORS)
     # The admin page (issue 6): accounts, display links, API keys, the audit trail and its CSV.
     with policy.roles(app, frozenset({access.ADMIN})):
-        admin_page.register(app, city, engine, sessions, reader, settings)
+        admin_page.register(app, city, engine, sessions, reader, settings, store.client)
     add_audit_export_routes(app.server, city, engine)
     with policy.roles(app, access.ANY_SIGNED_IN):
         router.register(app, city, pages)
@@ -218,7 +220,16 @@ def asgi() -> FastAPI:
             "the web role on its own needs REDIS_URL (only `python app.py` starts Redis)"
         )
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings).server
+    city = load_city(settings.city_dir)
+    # Schools and cameras edited in the admin page, kept current for this worker's life.
+    follow_city_edits(
+        city,
+        make_engine(settings.effective_database_url),
+        connect(settings.redis_url),
+        settings.redis_namespace,
+        threading.Event(),
+    )
+    return create_app(settings, city).server
 
 
 def main() -> int:

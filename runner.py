@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -18,6 +19,9 @@ from sqlalchemy import Engine
 import logs
 from data.city import City, CityConfigError, load_city
 from logs import LogFormat
+
+if TYPE_CHECKING:
+    from data.city_edits import CityEditsWatcher
 from settings import Role, Settings, describe_errors, load_settings
 
 log = logging.getLogger("komando")
@@ -25,8 +29,11 @@ log = logging.getLogger("komando")
 WebServer = Callable[[Settings, City], None]
 
 
-def start_workers(settings: Settings, city: City, stop: threading.Event) -> list[threading.Thread]:
-    """Start the ingest and grab roles named in `settings.roles` as threads of this process."""
+def start_workers(
+    settings: Settings, city: City, stop: threading.Event, watcher: CityEditsWatcher | None = None
+) -> list[threading.Thread]:
+    """Start the ingest and grab roles named in `settings.roles` as threads of this process;
+    with `watcher`, the grab role follows cameras an admin adds or changes."""
     from data.history import BatchWriter, make_engine
     from data.ingest import start_ingest
     from data.live_store import LiveStore, connect
@@ -73,25 +80,30 @@ def start_workers(settings: Settings, city: City, stop: threading.Event) -> list
             )
     if "grab" in settings.roles:
         from video.grabber import GrabTiming
-        from video.role import start_grab_role
+        from video.role import follow_edits, start_grab_role
         from video.shards import parse_shard
 
-        shard_text = settings.camera_shard
+        shard = parse_shard(settings.camera_shard)
+        sources = {
+            "environ": os.environ,
+            "secrets_dir": settings.effective_secrets_dir,
+            "fps": settings.camera_fps,
+            "width": settings.camera_width,
+            "quality": settings.camera_jpeg_quality,
+            "shard": shard,
+        }
         pool = start_grab_role(
             city,
             store,
             stop,
-            environ=os.environ,
-            secrets_dir=settings.effective_secrets_dir,
-            fps=settings.camera_fps,
-            width=settings.camera_width,
-            quality=settings.camera_jpeg_quality,
             timing=GrabTiming(
                 stalled_after_s=settings.camera_stalled_after_s,
                 offline_after_s=settings.camera_offline_after_s,
             ),
-            shard=parse_shard(shard_text),
+            **sources,
         )
+        if watcher is not None:
+            watcher.listeners.append(follow_edits(pool, store, **sources))
         threads += pool.threads
     return threads
 
@@ -103,6 +115,22 @@ def prepare_database(engine: Engine, city: City) -> None:
 
     upgrade_schema(engine)
     sync_city(engine, city)
+
+
+def _follow_city_edits(settings: Settings, city: City, stop: threading.Event) -> CityEditsWatcher:
+    """Schools and cameras edited in the admin page, laid over city.yaml in this process."""
+    from data.city_edits import follow_city_edits
+    from data.history import make_engine
+    from data.live_store import connect
+
+    assert settings.redis_url
+    return follow_city_edits(
+        city,
+        make_engine(settings.effective_database_url),
+        connect(settings.redis_url),
+        settings.redis_namespace,
+        stop,
+    )
 
 
 def wait_for_signal(stop: threading.Event) -> None:
@@ -127,11 +155,12 @@ def run(settings: Settings, serve_web: WebServer | None = None) -> int:
 
             redis_server = stack.enter_context(EmbeddedRedis())
             settings = settings.model_copy(update={"redis_url": redis_server.url})
-        if "web" in settings.roles and "ingest" not in settings.roles:
+        if "web" in settings.roles or "ingest" in settings.roles:
             from data.history import make_engine
 
             prepare_database(make_engine(settings.effective_database_url), city)
-        threads = start_workers(settings, city, stop)
+        watcher = _follow_city_edits(settings, city, stop)
+        threads = start_workers(settings, city, stop, watcher)
         if redis_server is not None:
             threads.append(redis_server.supervise(stop))
         try:

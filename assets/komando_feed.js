@@ -164,6 +164,7 @@
 
   function apply(feed, latest) {
     latest = latest || (current ? current.latest : shown());
+    if (feed && feed.reload) reloadSoon();
     if (feed && feed.sensors) window.komando.map.updateSensors(feed.sensors);
     if (feed && feed.kpis) {
       Object.assign(latest.tiles, feed.kpis.tiles);
@@ -207,12 +208,13 @@
     return found ? found.slice("_csrf_token=".length) : "";
   }
 
-  /* The session ended (signed out elsewhere, an account disabled, a display link revoked):
-     a reload lets the server say what now (the sign-in page), rather than a wall that
-     silently stops. Once a minute at most, so a server that answers 401 by mistake cannot
-     make a wall reload in a loop. */
+  /* The session ended (signed out elsewhere, an account disabled, a display link revoked), or
+     an admin added or changed a camera or school: a reload lets the server say what now (the
+     sign-in page, the new layout), rather than a wall that silently stops or goes on without
+     it. Once a minute at most, so a server that answers 401 by mistake cannot make a wall
+     reload in a loop. */
   var reloadAt = 0;
-  function signedOut() {
+  function reloadSoon() {
     var now = Date.now();
     if (now < reloadAt) return;
     reloadAt = now + 60000;
@@ -252,7 +254,7 @@
       credentials: "same-origin",
     })
       .then(function (response) {
-        if (response.status === 401) signedOut();
+        if (response.status === 401) reloadSoon();
         return response.status === 200 ? response.json() : null;
       })
       .then(function (answer) {

@@ -12,7 +12,7 @@ import time
 import redis
 from dash import Dash, Input, Output, State
 
-from callbacks import admin_audit, admin_links, admin_users
+from callbacks import admin_audit, admin_city, admin_links, admin_users
 from callbacks.admin_guard import acting_admin
 from callbacks.logged import logged
 from data.accounts import SessionStore
@@ -29,15 +29,21 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    app: Dash, city: City, engine, sessions: SessionStore, reader: LiveReader, settings: Settings
+    app: Dash,
+    city: City,
+    engine,
+    sessions: SessionStore,
+    reader: LiveReader,
+    settings: Settings,
+    client: redis.Redis | None = None,
 ) -> None:
     """`sessions`: the very store the gate reads (SQL record, Redis cache, the gate's own
-    short-lived copies): revoking here is refused on the session's very next request."""
+    short-lived copies): revoking here is refused on the session's very next request.
+    `client`: where a school's or camera's edit is announced to the other processes."""
     admin_users.register(app, city, engine, sessions)
     admin_links.register(app, city, engine, sessions)
     admin_audit.register(app, city, engine)
-
-    camera_ids = [c.id for c in city.config.cameras]
+    admin_city.register(app, city, engine, client, settings.redis_namespace)
 
     @app.callback(
         Output(ADM_CAMERAS, "children"),
@@ -50,7 +56,7 @@ def register(
         lang = normal_lang(lang)
         now = time.time()
         try:
-            healths = await reader.camera_healths(camera_ids)
+            healths = await reader.camera_healths([c.id for c in city.config.cameras])
         except redis.RedisError as exc:
             log.warning("admin page: camera health unavailable: %s", exc)
             return cameras_table(city, None, lang, unavailable=True)

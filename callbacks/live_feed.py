@@ -64,11 +64,28 @@ class FeedBuilder:
         self.zone = ZoneInfo(city.config.timezone)
         self.late_after_s = max(15.0, 5 * settings.ingest_interval_s)
         self.kpi_ids = [k.id for k in city.config.kpis if k.on_wall]
-        self.camera_ids = [c.id for c in city.config.cameras]
         self.alert_keys = AlertKeys(reader.keys.namespace)
         self.kecamatan = [f["properties"]["kode"] for f in city.kecamatan_geojson["features"]]
         self.shade_kpis = shade_kpis(city)
         self.default_shade = next(iter(self.shade_kpis.values()), None)
+        self._layout: tuple[object, str] = (None, "")
+
+    def layout_signature(self) -> str:
+        """A fingerprint of what the wall's layout was built from that an admin can change
+        (cameras and schools, never a source): when it moves, the walls reload themselves."""
+        config = self.city.config
+        if self._layout[0] is not config:
+            drawn = [
+                [c.model_dump(mode="json", exclude={"source"}) for c in config.cameras],
+                [s.model_dump(mode="json") for s in config.schools],
+            ]
+            self._layout = (config, signature(drawn))
+        return self._layout[1]
+
+    @property
+    def camera_ids(self) -> list[str]:
+        # Read each time: an admin may add a camera while the wall runs (data/city_edits.py).
+        return [c.id for c in self.city.config.cameras]
 
     async def changes(
         self, known: dict[str, Any], view: dict[str, Any] | None = None
@@ -79,6 +96,10 @@ class FeedBuilder:
         versions = dict(known)
         want = set(known.get("want") or ())
         lang = normal_lang(known.get("lang"))
+        layout = self.layout_signature()
+        if known.get("layout") not in (None, layout):
+            feed["reload"] = True  # a camera or school was added or changed in the admin page
+        versions["layout"] = layout
         try:
             sensors_version, points = (
                 await self.reader.sensors(known.get("sensors", ""))

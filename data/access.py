@@ -246,7 +246,7 @@ def city_view(city: City, principal: Principal | None, now: datetime) -> City:
     ]
     key = (id(city), principal.role, principal.opds, principal.schools)
     cached = _VIEWS.get(key)
-    if cached is not None and cached[0] is city:
+    if cached is not None and cached[0] is config:  # an admin's edit swaps the config
         return cached[1]
     opds = [o for o in config.opds if principal.role != OPD or o.id in principal.opds]
     view = City(
@@ -257,8 +257,8 @@ def city_view(city: City, principal: Principal | None, now: datetime) -> City:
     view.__dict__.update({k: v for k, v in city.__dict__.items() if k not in ("folder", "config")})
     if len(_VIEWS) > 256:
         _VIEWS.clear()
-    _VIEWS[key] = (city, view)
+    _VIEWS[key] = (config, view)
     return view
 
 
-_VIEWS: dict[tuple[object, ...], tuple[City, City]] = {}
+_VIEWS: dict[tuple[object, ...], tuple[object, City]] = {}

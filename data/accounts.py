@@ -4,7 +4,8 @@ throttling and the audit trail. No Dash here; the web gate and the command line 
 - Passwords are hashed with argon2id (argon2-cffi's defaults: 64 MiB, 3 passes), never logged.
 - A session is a random token in an HttpOnly cookie; SQL keeps only its SHA-256 (the durable
   record, so sessions outlive a Redis restart and any web worker), Redis caches the principal
-  for a few minutes so a request costs one GET.
+  for a minute so a request costs one GET, and the cached copy stands in for SQL while SQL is
+  unreachable (STALE_S).
 - Failed sign-ins are counted in Redis per username (whether or not it exists, so the answer
   never reveals which usernames do) and per client address.
 """
@@ -31,6 +32,7 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from data.access import DISPLAY, OPD, PARENT, USER_ROLES, Principal
 from data.db.models import AuditEntry, DisplayToken, ParentSchool, User, UserSession
@@ -51,6 +53,11 @@ DEFAULT_SESSION_HOURS = 12
 # A revocation through the web app (admin page) drops the cache at once; one from the command
 # line without the cluster's REDIS_URL takes effect when the cached copy expires.
 CACHE_S = 60
+# While SQL cannot be reached (a database restart or failover), a session's cached principal
+# stands in for SQL for this long after SQL last confirmed it: a wall must not go dark because
+# its session cannot be re-read (issue 7: PostgreSQL stopped under load). A revocation deletes
+# the copy, and a session past its end is refused all the same.
+STALE_S = 15 * 60
 # A hash of a random password: unknown usernames are checked against it, so that they take as
 # long to refuse as a wrong password for a real one.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -436,24 +443,35 @@ class SessionStore:
         return token
 
     def principal(self, token: str | None) -> Principal | None:
+        """The session's principal, None if it is unknown, revoked or over. Raises
+        SQLAlchemyError only when SQL is unreachable and no copy of the session is cached."""
         if not token or len(token) > 100:
             return None
         session_id = session_id_of(token)
         try:
-            cached = self.redis.get(self._cache_key(session_id)) if self.redis else None
+            raw = self.redis.get(self._cache_key(session_id)) if self.redis else None
         except redis.RedisError:
-            cached = None
-        if cached is not None:
-            data = json.loads(cached)
-            if not data or data["expires_ms"] <= now_ms():
-                return None
-            return _principal_from(data, session_id)
-        data = self._load(session_id)
+            raw = None
+        cached = json.loads(raw) if raw is not None else None
+        now = now_ms()
+        # A copy without "checked_ms" (a miss, or written before it was kept) counts as fresh.
+        if cached is not None and now - cached.get("checked_ms", now) < CACHE_S * 1000:
+            return _live_principal(cached, session_id, now)
+        try:
+            data = self._load(session_id)
+        except SQLAlchemyError:
+            if cached:  # confirmed by SQL within STALE_S: the key lives no longer
+                log.debug("session principal from its cached copy: SQL unreachable")
+                return _live_principal(cached, session_id, now)
+            raise
         if self.redis is None:
             return _principal_from(data, session_id) if data else None
         try:
-            ttl = CACHE_S if data else 30  # a miss is cached briefly: a flood of bad cookies
-            self.redis.set(self._cache_key(session_id), json.dumps(data or {}), ex=ttl)
+            if data:
+                copy = json.dumps({**data, "checked_ms": now})
+                self.redis.set(self._cache_key(session_id), copy, ex=CACHE_S + STALE_S)
+            else:  # a miss is cached briefly: a flood of bad cookies must not reach SQL
+                self.redis.set(self._cache_key(session_id), "{}", ex=30)
         except redis.RedisError:
             pass
         return _principal_from(data, session_id) if data else None
@@ -541,6 +559,12 @@ class SessionStore:
                 self.redis.delete(*(self._cache_key(i) for i in ids))
         except redis.RedisError:
             log.warning("sessions revoked in SQL; Redis unavailable to drop their cache")
+
+
+def _live_principal(data: dict[str, Any], session_id: str, now: int) -> Principal | None:
+    if not data or data["expires_ms"] <= now:
+        return None
+    return _principal_from(data, session_id)
 
 
 def _principal_from(data: dict[str, Any], session_id: str) -> Principal:

@@ -192,8 +192,8 @@ def cmd_displays(args: argparse.Namespace, context) -> int:
 
 def _sessions(engine, settings):
     """Sessions to revoke: with the cluster's Redis when REDIS_URL is set (their cached copies
-    go at once); without it the SQL record is revoked and cached copies expire within
-    minutes (data.accounts.CACHE_S)."""
+    go at once); without it the SQL record is revoked and cached copies are checked against
+    it again within a minute (data.accounts.CACHE_S)."""
     from data import accounts
     from data.live_store import connect
 

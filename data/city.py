@@ -649,7 +649,10 @@ class City:
 
     def __init__(self, folder: Path, config: CityConfig) -> None:
         self.folder = folder
+        # `config` is swapped in place when an admin edits a school or camera
+        # (data/city_edits.py); `base_config` stays what city.yaml says.
         self.config = config
+        self.base_config = config
 
     @property
     def slug(self) -> str:

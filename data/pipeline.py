@@ -153,6 +153,7 @@ class IngestPipeline:
         self._kinds = {s.id: s.kind for s in city.config.sensors}
         self.live_failures = 0
         self._live_ok = True
+        self._live_missed = 0
 
     # -- validation ----------------------------------------------------------------------
     def parse(self, raw: object, now: float, allowed_sensors: frozenset[str] | None) -> Reading:
@@ -258,6 +259,16 @@ class IngestPipeline:
             self.store.write_readings(readings, counters)
         except redis.RedisError as exc:
             self.live_failures += 1
-            log.warning(
-                "live state not updated (%d readings kept in history): %s", len(readings), exc
+            self._live_missed += 1
+            # Once per outage: the HTTP API under load would log a line per request (issue 7).
+            level = logging.WARNING if self._live_ok else logging.DEBUG
+            self._live_ok = False
+            message = "live state not updated (%d readings kept in history): %s"
+            log.log(level, message, len(readings), exc)
+            return
+        if not self._live_ok:
+            log.info(
+                "live state updated again; %d batches missed it meanwhile (history has them)",
+                self._live_missed,
             )
+            self._live_ok, self._live_missed = True, 0

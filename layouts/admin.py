@@ -13,7 +13,19 @@ from dash import dcc, html
 
 from data.access import ADMIN, ROLE_NAMES, USER_ROLES
 from data.city import City
+from layouts.admin_city import camera_form, school_form
 from layouts.admin_tables import LOADING, cameras_table, note, schools_table
+from layouts.admin_widgets import (
+    EXAMPLE,
+    HIDDEN_FIELD,
+    SHOWN_FIELD,
+    button,
+    card,
+    dropdown,
+    field,
+    result_area,
+    text_input,
+)
 from layouts.i18n import Text
 from settings import PROJECT_ROOT
 
@@ -81,9 +93,6 @@ SECTIONS = (
     ("adm-kunci", Text("Kunci API", "API keys")),
     ("adm-audit-trail", Text("Jejak audit", "Audit trail")),
 )
-EXAMPLE = Text("mis.", "e.g.")
-HIDDEN_FIELD = "op-field adm-field is-hidden"
-SHOWN_FIELD = "op-field adm-field"
 
 
 def role_options(lang: str = "id") -> list[dict[str, str]]:
@@ -113,45 +122,6 @@ def city_file(city: City) -> str:
         return str(path.relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
-
-
-def field(label: str, control, control_id: str, hint: str = "", className: str = SHOWN_FIELD):
-    parts = [html.Label(label, htmlFor=control_id), control]
-    if hint:
-        parts.append(html.Div(hint, className="op-hint"))
-    return html.Div(parts, className=className, id=f"{control_id}-field")
-
-
-def text_input(component_id: str, placeholder: str = "", kind: str = "text", **extra) -> dcc.Input:
-    return dcc.Input(
-        id=component_id,
-        type=kind,
-        placeholder=placeholder,
-        className="op-input",
-        debounce=False,
-        spellCheck=False,
-        **extra,
-    )
-
-
-def dropdown(component_id: str, options: list, lang: str, multi: bool = False, **extra):
-    return dcc.Dropdown(
-        id=component_id,
-        options=options,
-        multi=multi,
-        placeholder=Text("Pilih…", "Choose…")(lang),
-        className="adm-dropdown",
-        **extra,
-    )
-
-
-def button(text: str, component_id: str, secondary: bool = False) -> html.Button:
-    return html.Button(
-        text,
-        id=component_id,
-        n_clicks=0,
-        className="op-button adm-button" + (" adm-secondary" if secondary else ""),
-    )
 
 
 def password_fields(first: str, again: str, random_id: str, lang: str) -> list:
@@ -229,17 +199,6 @@ def binding_fields(city: City, opds_id: str, schools_id: str, role: str | None, 
             className=school_class,
         ),
     ]
-
-
-def card(title: str, children: list, section_id: str = "", className: str = "") -> html.Section:
-    extra = {"id": section_id} if section_id else {}
-    return html.Section(
-        [html.H2(title), *children], className=f"op-card adm-card {className}".strip(), **extra
-    )
-
-
-def result_area(component_id: str) -> html.Div:
-    return html.Div(id=component_id, className="op-result", role="status")
 
 
 # Sections ------------------------------------------------------------------------------------
@@ -369,22 +328,21 @@ def schools_section(city: City, lang: str) -> html.Section:
             html.P(
                 [
                     Text(
-                        "Sekolah, jam tayang dan kameranya berasal dari konfigurasi kota dan "
-                        "hanya dapat diubah di berkas ",
-                        "Schools, their viewing hours and cameras come from the city "
-                        "configuration and are changed only in the file ",
+                        "Sekolah dan jam tayangnya untuk orang tua. Yang ditambah atau diubah di "
+                        "sini berlaku dalam beberapa detik di semua server, di atas berkas ",
+                        "Schools and their viewing hours for parents. What is added or changed "
+                        "here applies within seconds on every server, over the file ",
                     )(lang),
                     html.Code(city_file(city)),
                     Text(
-                        " (bagian schools: dan cameras:), lalu Komando dimulai ulang. Orang tua "
-                        "dihubungkan ke sekolah di formulir pengguna di atas.",
-                        " (sections schools: and cameras:), then Komando is restarted. Parents "
-                        "are bound to schools in the user form above.",
+                        ". Orang tua dihubungkan ke sekolah di formulir pengguna di atas.",
+                        ". Parents are bound to schools in the user form above.",
                     )(lang),
                 ],
                 className="op-lead",
             ),
             html.Div(schools_table(city, None, lang), id=ADM_SCHOOLS),
+            school_form(city, lang),
         ],
         SECTIONS[1][0],
     )
@@ -397,18 +355,12 @@ def cameras_section(city: City, lang: str) -> html.Section:
             html.Div(
                 [
                     html.P(
-                        [
-                            Text(
-                                "Kamera kota dan keadaannya saat ini. Alamat sumber kamera "
-                                "tidak pernah ditampilkan (dapat memuat kata sandi); kamera "
-                                "diubah di ",
-                                "The city's cameras and how they are doing now. A camera's "
-                                "source address is never shown (it may hold a password); "
-                                "cameras are changed in ",
-                            )(lang),
-                            html.Code(city_file(city)),
-                            ".",
-                        ],
+                        Text(
+                            "Kamera kota dan keadaannya saat ini. Alamat sumber kamera "
+                            "tidak pernah ditampilkan (dapat memuat kata sandi).",
+                            "The city's cameras and how they are doing now. A camera's "
+                            "source address is never shown (it may hold a password).",
+                        )(lang),
                         className="op-lead",
                     ),
                     button(Text("Muat ulang", "Reload")(lang), ADM_CAMERAS_RELOAD, True),
@@ -416,6 +368,7 @@ def cameras_section(city: City, lang: str) -> html.Section:
                 className="adm-head-row",
             ),
             html.Div(cameras_table(city, None, lang), id=ADM_CAMERAS),
+            camera_form(city, lang),
         ],
         SECTIONS[2][0],
     )

@@ -32,6 +32,11 @@ ACTIVE = Text("aktif", "active")
 REVOKED = Text("dicabut", "revoked")
 
 
+def clock_window(hours: str) -> str:
+    """'06:30-14:00' as id-ID writes it: 06.30–14.00."""
+    return hours.replace(":", ".").replace("-", "–")
+
+
 def moment(ms: int | None, zone: ZoneInfo) -> str:
     if not ms:
         return "–"
@@ -169,7 +174,7 @@ def schools_table(city: City, users: list[dict[str, Any]] | None, lang: str = "i
     rows = []
     for school in schools:
         hours = (
-            f"{school.viewing_hours} {city.config.timezone_label}"
+            f"{clock_window(school.viewing_hours)} {city.config.timezone_label}"
             if school.viewing_hours
             else Text("sepanjang hari", "all day")(lang)
         )

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1 << 20
 MAX_RECORDS = 10_000
-JSON_TYPES = ("application/json", "application/ld+json", "application/geo+json")
 RETRY_AFTER_S = 30
+JSON_TYPES = ("application/json", "application/ld+json", "application/geo+json")
 POST_ROUTES = (
     "/api/v1/readings",
     "/ngsi-ld/v1/entityOperations/upsert",
@@ -52,6 +52,8 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
 
 
 def _unavailable(message: str) -> JSONResponse:
+    """503 with the wait in the body and in Retry-After, the header HTTP clients and device
+    firmware honour (RFC 9110 §10.2.3)."""
     answer = _error(503, message, retry_after_s=RETRY_AFTER_S)
     answer.headers["Retry-After"] = str(RETRY_AFTER_S)
     return answer

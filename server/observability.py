@@ -138,8 +138,7 @@ async def read_snapshot(reader: LiveReader, camera_ids: list[str]) -> metrics.Sy
 def add_observability_routes(
     server: FastAPI, reader: LiveReader, engine: Engine, city: City, settings: Settings
 ) -> None:
-    camera_ids = [c.id for c in city.config.cameras]
-    roles = ("ingest", "grab") if camera_ids else ("ingest",)
+    roles = ("ingest", "grab") if city.config.cameras else ("ingest",)
     readiness = Readiness(reader, engine, roles)
     token = settings.metrics_token.get_secret_value()
 
@@ -160,7 +159,8 @@ def add_observability_routes(
             return Response(status_code=404)
         if not metrics_token_ok(request.headers.get("authorization", ""), token):
             return Response(status_code=401, headers={"www-authenticate": "Bearer", **NO_STORE})
-        snapshot = await read_snapshot(reader, camera_ids)
+        # The cameras now: an admin may have added one (data/city_edits.py).
+        snapshot = await read_snapshot(reader, [c.id for c in city.config.cameras])
         families = metrics.system_metrics(
             snapshot, time.time(), settings.camera_stalled_after_s, settings.camera_offline_after_s
         )

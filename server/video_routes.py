@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from data.access import PARENT, Principal, camera_access, current_principal
 from data.camera_status import CameraStatus, camera_status
 from data.camera_views import CameraViewLog
-from data.city import City
+from data.city import CameraConfig, City
 from layouts.formatting import format_hhmm
 from server.frame_hub import Frame, FrameHub
 from server.metrics import LONG_POLLS, STREAMS_OPEN
@@ -51,9 +51,17 @@ class VideoService:
         self.settings = settings
         self.city = city
         self.zone = ZoneInfo(city.config.timezone)
-        self.cameras = {c.id: c for c in city.config.cameras}
+        self._cameras: tuple[object, dict[str, CameraConfig]] = (None, {})
         self._parts: dict[str, tuple[Frame, bytes, bool, float]] = {}
         self.open_streams = 0  # MJPEG and wall streams being served now (for metrics and tests)
+
+    @property
+    def cameras(self) -> dict[str, CameraConfig]:
+        """The city's cameras now (an admin may add or change one while the server runs)."""
+        config = self.city.config
+        if self._cameras[0] is not config:
+            self._cameras = (config, {c.id: c for c in config.cameras})
+        return self._cameras[1]
 
     def status(self, frame: Frame) -> CameraStatus:
         return camera_status(

@@ -5,6 +5,8 @@ process on 127.0.0.1. The process loops the clip forever in real time and serves
 at once. `stop()` ends it (the camera goes offline), `start()` brings it back on the same port and
 URL, `kill()` is a SIGKILL, and `pause()`/`resume()` freeze it with SIGSTOP/SIGCONT: connections
 then stay open but nothing more is sent, as when a camera hangs or its cable is pulled.
+`StillCamera()` serves one small JPEG (MJPEG and any number of snapshot cameras) at almost no
+CPU, and `spoil()` makes it answer garbage.
 
 Why this shape (measured on Debian 12, see tests/integration/test_camera_server.py):
 
@@ -58,6 +60,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -443,15 +446,59 @@ class MjpegCamera(_CameraProcess):
         ]  # fmt: skip
 
     def _serves(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
-                sock.settimeout(2.0)
-                sock.sendall(b"GET /snapshot.jpg HTTP/1.0\r\nHost: camera\r\n\r\n")
-                reply = _read_all(sock, limit=1 << 22)
-        except OSError:
-            return False
-        head, _, body = reply.partition(b"\r\n\r\n")
-        return head.startswith(b"HTTP/1.0 200") and body.startswith(b"\xff\xd8")
+        return _serves_jpeg(self.host, self.port, "/snapshot.jpg")
+
+
+class StillCamera(_CameraProcess):
+    """`with StillCamera() as cam:` — an HTTP camera that needs no clip and hardly any CPU: one
+    small JPEG, served as MJPEG at `url` (`fps` frames a second) and as a snapshot at any
+    `snapshot_url(n)`, so one server stands in for many snapshot cameras.
+
+    `spoil()` (SIGUSR1) turns it into a camera that answers garbage, as broken firmware does:
+    the open stream goes on with random bytes in its parts; new streams get, in turn, random
+    parts, random bytes with no parts at all, or random bytes with no HTTP status line; and
+    snapshots are random bytes labelled image/jpeg.
+    """
+
+    kind = "still camera"
+
+    def __init__(self, fps: float = 5.0) -> None:
+        super().__init__()
+        self.fps = fps
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/video.mjpg"
+
+    def snapshot_url(self, number: int = 0) -> str:
+        return f"http://{self.host}:{self.port}/snap/{number}.jpg"
+
+    def spoil(self) -> None:
+        if not self.running or self.process is None:
+            raise CameraServerError(f"{self.kind} is not running")
+        self.process.send_signal(signal.SIGUSR1)
+
+    def _command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "tests.camera_server", "still", "--port", str(self.port),
+            "--fps", str(self.fps),
+        ]  # fmt: skip
+
+    def _serves(self) -> bool:
+        return _serves_jpeg(self.host, self.port, "/snap/0.jpg")
+
+
+def _serves_jpeg(host: str, port: int, path: str) -> bool:
+    """Whether GET `path` answers 200 with a JPEG: the HTTP cameras are up."""
+    try:
+        with socket.create_connection((host, port), timeout=2.0) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: camera\r\n\r\n".encode())
+            reply = _read_all(sock, limit=1 << 22)
+    except OSError:
+        return False
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.startswith(b"HTTP/1.0 200") and body.startswith(b"\xff\xd8")
 
 
 def _read_all(sock: socket.socket, limit: int) -> bytes:
@@ -751,6 +798,88 @@ def _serve_mjpeg(port: int, clip: str, quality: int) -> None:
     server.serve_forever()
 
 
+def _junk(size: int) -> bytes:
+    """Random bytes that never start like a JPEG (FF D8), so no decoder mistakes them for one."""
+    return b"\x00" + os.urandom(size - 1)
+
+
+def _serve_still(port: int, fps: float) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import cv2
+    import numpy as np
+
+    picture = np.zeros((180, 320, 3), np.uint8)
+    picture[:, :, 1] = np.linspace(40, 200, 320, dtype=np.uint8)  # a green ramp
+    cv2.putText(picture, "KOMANDO", (60, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3)
+    ok, encoded = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    still = encoded.tobytes()
+    spoiled = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: spoiled.set())
+    streams = iter(range(1 << 62))  # which garbage a new stream gets, in turn
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "KomandoTestCamera/1.0"
+        timeout = 30
+
+        def log_message(self, *_args: object) -> None:
+            pass  # a line per snapshot request would drown the log tail
+
+        def do_GET(self) -> None:
+            route = self.path.split("?", 1)[0]
+            if route == "/video.mjpg":
+                self._stream()
+            elif route.startswith("/snap/") and route.endswith(".jpg"):
+                body = _junk(len(still)) if spoiled.is_set() else still
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_error(404)
+
+        def _stream(self) -> None:
+            kind = next(streams) % 3 if spoiled.is_set() else 0
+            if kind == 2:  # not even HTTP
+                self.close_connection = True
+                self._forever(lambda: _junk(8192))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace;boundary={_BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if kind == 1:  # a multipart type, then no parts at all
+                self._forever(lambda: _junk(8192))
+                return
+
+            def part() -> bytes:
+                body = _junk(len(still)) if spoiled.is_set() else still
+                head = f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                head += f"Content-Length: {len(body)}\r\n\r\n"
+                return head.encode() + body + b"\r\n"
+
+            self._forever(part)
+
+        def _forever(self, chunk: Callable[[], bytes]) -> None:
+            while True:
+                try:
+                    self.wfile.write(chunk())
+                except OSError:  # the reader went away
+                    return
+                time.sleep(1 / fps)
+
+    try:
+        server = ThreadingHTTPServer((HOST, port), Handler)
+    except OSError as exc:
+        print(f"error: cannot listen on {HOST}:{port}: {exc}", flush=True)
+        sys.exit(_EXIT_PORT_IN_USE if exc.errno == errno.EADDRINUSE else 1)
+    server.daemon_threads = True
+    print(f"still camera: http://{HOST}:{port}/video.mjpg and /snap/<n>.jpg", flush=True)
+    server.serve_forever()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A test camera (started by tests/camera_server)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -764,9 +893,14 @@ def main(argv: list[str] | None = None) -> None:
     mjpeg.add_argument("--port", type=int, required=True)
     mjpeg.add_argument("--clip", required=True)
     mjpeg.add_argument("--quality", type=int, default=80)
+    still = commands.add_parser("still", help="serve one small JPEG as MJPEG and snapshots")
+    still.add_argument("--port", type=int, required=True)
+    still.add_argument("--fps", type=float, default=5.0)
     args = parser.parse_args(argv)
     if args.command == "rtsp":
         _serve_rtsp(args.port, args.path.strip("/"), args.fps, args.user, args.password)
+    elif args.command == "still":
+        _serve_still(args.port, args.fps)
     else:
         _serve_mjpeg(args.port, args.clip, args.quality)
 

@@ -206,13 +206,14 @@ def probe_http(source: str, timeout_s: float) -> str:
     """GET the stream and look at the status and content type only."""
     import httpx  # only HTTP cameras need it
 
-    from video.snapshot import CameraAuth, http_status_reason, split_credentials
+    from video.snapshot import CameraAuth, camera_tls, http_status_reason, split_credentials
 
     url, credentials = split_credentials(source)
     try:
         with (
             httpx.Client(
                 auth=CameraAuth(*credentials) if credentials else None,
+                verify=camera_tls(),  # made at every reconnect: see camera_tls
                 timeout=timeout_s,
                 trust_env=False,
                 follow_redirects=True,

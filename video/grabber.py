@@ -688,7 +688,10 @@ class CameraSpec:
 
 @dataclass
 class GrabberPool:
-    """The capture loops of one worker process and their supervisor."""
+    """The capture loops of one worker process and their supervisor.
+
+    Each loop runs with its own stop event, so one camera can be added, changed or retired while
+    the others run (an admin's edit, data/city_edits.py); the pool's stop ends them all."""
 
     store: LiveStore
     grabbers: list[CameraGrabber]
@@ -698,20 +701,70 @@ class GrabberPool:
     watch_every_s: float = 0.5
     threads: list[threading.Thread] = field(default_factory=list)
     _lease_lock: threading.Lock = field(default_factory=threading.Lock)
+    # What new loops are made with (start_grabbers sets them).
+    timing: GrabTiming | None = None
+    zone: tzinfo | None = None
+    zone_label: str = ""
+    rng: random.Random = field(default_factory=random.Random)
+    specs: dict[str, CameraSpec] = field(default_factory=dict)
+    _stops: dict[str, threading.Event] = field(default_factory=dict)
+    _started: bool = False
+
+    def make(self, spec: CameraSpec) -> CameraGrabber:
+        self.specs[spec.camera_id] = spec
+        return CameraGrabber(
+            spec.camera_id,
+            spec.source,
+            self.store,
+            fps=spec.fps,
+            width=spec.width,
+            quality=spec.quality,
+            source_type=spec.source_type,
+            masks=spec.masks,
+            hours=spec.hours,
+            zone=self.zone,
+            zone_label=self.zone_label,
+            timing=self.timing,
+            lease=self.new_lease(spec.camera_id) if self.leases else None,
+            rng=random.Random(self.rng.random()),
+        )
+
+    def _run(self, grabber: CameraGrabber) -> None:
+        own = self._stops.setdefault(grabber.camera_id, threading.Event())
+        thread = threading.Thread(
+            target=grabber.run, args=(own,), name=f"grab-{grabber.camera_id}", daemon=True
+        )
+        thread.start()
+        self.threads.append(thread)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         for grabber in self.grabbers:
-            thread = threading.Thread(
-                target=grabber.run, args=(stop,), name=f"grab-{grabber.camera_id}", daemon=True
-            )
-            thread.start()
-            self.threads.append(thread)
+            self._run(grabber)
         supervisor = threading.Thread(
             target=self._supervise, args=(stop,), name="grab-supervisor", daemon=True
         )
         supervisor.start()
         self.threads.append(supervisor)
+        self._started = True
         return self.threads
+
+    def reconcile(self, specs: Sequence[CameraSpec]) -> tuple[list[str], list[str]]:
+        """Make the running loops match `specs`: a new camera is started, a changed one
+        restarted, one no longer listed retired. Returns (started, retired) camera ids."""
+        wanted = {spec.camera_id: spec for spec in specs}
+        retired = [cid for cid, spec in self.specs.items() if wanted.get(cid) != spec]
+        for camera_id in retired:
+            self._stops.pop(camera_id).set()  # the loop releases its lease as it ends
+            self.specs.pop(camera_id)
+            self.grabbers = [g for g in self.grabbers if g.camera_id != camera_id]
+        started = [cid for cid in wanted if cid not in self.specs]
+        for camera_id in started:
+            grabber = self.make(wanted[camera_id])
+            self.grabbers.append(grabber)
+            if self._started:
+                self._run(grabber)
+        self.threads = [t for t in self.threads if t.is_alive()]
+        return started, [cid for cid in retired if cid not in wanted]
 
     def _supervise(self, stop: threading.Event) -> None:
         # Renew at a third of the TTL: two renewals can fail before a lease runs out.
@@ -720,7 +773,7 @@ class GrabberPool:
         next_beat = 0.0
         while not stop.wait(self.watch_every_s):
             now = time.time()
-            for grabber in self.grabbers:
+            for grabber in list(self.grabbers):
                 grabber.watch(now)
             if self.leases and time.monotonic() >= next_renewal:
                 next_renewal = time.monotonic() + renew_every
@@ -729,6 +782,8 @@ class GrabberPool:
                 next_beat = time.monotonic() + 5.0
                 with contextlib.suppress(redis.RedisError):
                     self.store.beat("grab")
+        for own in list(self._stops.values()):
+            own.set()
 
     def renew_leases(self) -> None:
         with self._lease_lock:
@@ -770,26 +825,18 @@ def start_grabbers(
     With `leases` (always, outside tests of a single loop) a camera's loop opens its source only
     while it holds the camera's lease, so two workers given the same cameras never both grab one.
     """
-    pool = GrabberPool(store, [], worker_id or make_worker_id(), lease_ttl_s, leases)
-    rng = rng or random.Random()
+    pool = GrabberPool(
+        store,
+        [],
+        worker_id or make_worker_id(),
+        lease_ttl_s,
+        leases,
+        timing=timing,
+        zone=zone,
+        zone_label=zone_label,
+        rng=rng or random.Random(),
+    )
     for spec in cameras:
-        pool.grabbers.append(
-            CameraGrabber(
-                spec.camera_id,
-                spec.source,
-                store,
-                fps=spec.fps,
-                width=spec.width,
-                quality=spec.quality,
-                source_type=spec.source_type,
-                masks=spec.masks,
-                hours=spec.hours,
-                zone=zone,
-                zone_label=zone_label,
-                timing=timing,
-                lease=pool.new_lease(spec.camera_id) if leases else None,
-                rng=random.Random(rng.random()),
-            )
-        )
+        pool.grabbers.append(pool.make(spec))
     pool.start(stop)
     return pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,23 +49,20 @@ def camera_spec(
     )
 
 
-def start_grab_role(
+def shard_specs(
     city: City,
     store: LiveStore,
-    stop: threading.Event,
     *,
     environ: Mapping[str, str],
     secrets_dir: Path | None,
-    fps: float = 5.0,
-    width: int = 640,
-    quality: int = 80,
-    timing: GrabTiming | None = None,
-    shard: Shard | None = None,
-    worker_id: str | None = None,
-    lease_ttl_s: float = 10.0,
-) -> GrabberPool:
-    """Start the loops of the city's cameras in `shard` (None: all of them)."""
-    worker_id = worker_id or make_worker_id()
+    fps: float,
+    width: int,
+    quality: int,
+    shard: Shard | None,
+    worker_id: str,
+) -> list[CameraSpec]:
+    """The resolved specs of the city's cameras in `shard`; a camera whose source cannot be
+    resolved is left out and shown offline with the reason."""
     specs = []
     cameras = [c for c in city.config.cameras if shard is None or shard.includes(c.id)]
     for camera in cameras:
@@ -88,6 +85,38 @@ def start_grab_role(
                     )
             except redis.RedisError as redis_error:
                 log.warning("camera %s: cannot report to Redis: %s", camera.id, redis_error)
+    return specs
+
+
+def start_grab_role(
+    city: City,
+    store: LiveStore,
+    stop: threading.Event,
+    *,
+    environ: Mapping[str, str],
+    secrets_dir: Path | None,
+    fps: float = 5.0,
+    width: int = 640,
+    quality: int = 80,
+    timing: GrabTiming | None = None,
+    shard: Shard | None = None,
+    worker_id: str | None = None,
+    lease_ttl_s: float = 10.0,
+) -> GrabberPool:
+    """Start the loops of the city's cameras in `shard` (None: all of them). `follow_edits(pool,
+    ...)` keeps them in step with cameras an admin adds or changes."""
+    worker_id = worker_id or make_worker_id()
+    specs = shard_specs(
+        city,
+        store,
+        environ=environ,
+        secrets_dir=secrets_dir,
+        fps=fps,
+        width=width,
+        quality=quality,
+        shard=shard,
+        worker_id=worker_id,
+    )
     log.info(
         "grab worker %s: shard %s, %d of the city's %d cameras",
         worker_id,
@@ -105,3 +134,40 @@ def start_grab_role(
         worker_id=worker_id,
         lease_ttl_s=lease_ttl_s,
     )
+
+
+def follow_edits(
+    pool: GrabberPool,
+    store: LiveStore,
+    *,
+    environ: Mapping[str, str],
+    secrets_dir: Path | None,
+    fps: float = 5.0,
+    width: int = 640,
+    quality: int = 80,
+    shard: Shard | None = None,
+) -> Callable[[City], None]:
+    """A listener for CityEditsWatcher: the pool's loops follow the city's cameras."""
+
+    def changed(city: City) -> None:
+        specs = shard_specs(
+            city,
+            store,
+            environ=environ,
+            secrets_dir=secrets_dir,
+            fps=fps,
+            width=width,
+            quality=quality,
+            shard=shard,
+            worker_id=pool.worker_id,
+        )
+        started, retired = pool.reconcile(specs)
+        if started or retired:
+            log.info(
+                "grab worker %s: cameras (re)started %s, retired %s",
+                pool.worker_id,
+                ", ".join(started) or "none",
+                ", ".join(retired) or "none",
+            )
+
+    return changed

@@ -7,8 +7,10 @@ record: Bahasa first, English detail in brackets, never the URL (it may carry cr
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Generator
+from functools import cache
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import cv2
@@ -22,6 +24,16 @@ MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024  # an 8K JPEG is a few MB; more means it i
 
 class SnapshotError(Exception):
     """A snapshot that could not be fetched or decoded."""
+
+
+@cache
+def camera_tls() -> ssl.SSLContext:
+    """One TLS context for every camera client of the process. httpx builds a new one for each
+    client it makes, loading the CA bundle: ~18 ms of CPU. A client is made at every reconnect,
+    so 50 unreachable cameras retrying cost a third of a core and the healthy cameras of the
+    worker lost frames to it (issue 7, tests/integration/test_camera_faults.py). An SSLContext
+    is safe to share between threads for client connections."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 class CameraAuth(httpx.Auth):
@@ -93,6 +105,7 @@ class SnapshotSource:
             auth=CameraAuth(*credentials) if credentials else None,
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
             transport=transport,
+            verify=camera_tls(),
             # Cameras live on the city's own network: proxy variables meant for the internet
             # must not capture them.
             trust_env=False,

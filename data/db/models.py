@@ -263,3 +263,18 @@ class UserSession(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CityEdit(Base):
+    """A school or camera an admin added or changed in the admin page (issue 6), laid over the
+    city's `city.yaml` by every process (data/city_edits.py). `body` is the item's whole
+    configuration as JSON, validated with the rest of the city before it is stored."""
+
+    __tablename__ = "city_edits"
+
+    city: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "school" | "camera"
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,7 @@ a school, a wall display link that works once opened, and both on the audit trai
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -83,3 +84,54 @@ def test_adm001_admin_adds_a_parent_and_a_wall_display(browser, tmp_path, artifa
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / "admin-1366x900.png"))
         assert console.errors == []
+
+
+def test_adm002_a_school_and_camera_added_in_the_page_reach_the_wall(browser, tmp_path, artifacts):
+    """The admin adds a school and a street camera in the forms; the grab role starts the
+    camera and a wall that was already open reloads itself to show it."""
+    with (
+        running_komando(tmp_path) as url,
+        open_page(browser, url, "admin") as (wall, wall_console),
+        open_page(browser, url + "admin", "admin", username=ADMIN) as (page, console),
+    ):
+        expect(wall.locator(".camera-tile")).to_have_count(2)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.locator("#adm-sch-id").fill("sdn-2-baru")
+        page.locator("#adm-sch-name").fill("SD Negeri 2 Baru")
+        choose(page, "#adm-sch-region", "Kec. Prabumulih Barat")
+        page.locator("#adm-sch-lat").fill("-3.431")
+        page.locator("#adm-sch-lng").fill("104.232")
+        page.locator("#adm-sch-hours").fill("06:30-14:00")
+        page.get_by_role("button", name="Simpan sekolah").click()
+        expect(page.locator("#adm-sch-result")).to_contain_text("Sekolah sdn-2-baru disimpan")
+        expect(page.locator("#adm-schools")).to_contain_text("SD Negeri 2 Baru")
+        expect(page.locator("#adm-schools")).to_contain_text("06.30–14.00")
+
+        page.locator("#adm-cam-id").fill("simpang-baru")
+        page.locator("#adm-cam-name").fill("Simpang Baru")
+        choose(page, "#adm-cam-region", "Kec. Prabumulih Barat")
+        page.locator("#adm-cam-lat").fill("-3.429")
+        page.locator("#adm-cam-lng").fill("104.235")
+        page.locator("#adm-cam-source").fill("sample:car-detection.mp4")
+        page.get_by_role("button", name="Simpan kamera").click()
+        expect(page.locator("#adm-cam-result")).to_contain_text("Kamera simpang-baru disimpan")
+        expect(page.locator("#adm-cam-source")).to_have_value("")
+        # Picked again, the camera's fields come back, its source does not.
+        choose(page, "#adm-cam-pick", "Simpang Baru (simpang-baru)")
+        expect(page.locator("#adm-cam-name")).to_have_value("Simpang Baru")
+        expect(page.locator("#adm-cam-source")).to_have_value("")
+        expect(page.locator("#adm-cam-source-state")).to_contain_text("tersimpan")
+        # The grab role follows within seconds: the camera list says so once reloaded.
+        new_row = page.locator("#adm-cameras tr", has_text="simpang-baru")
+        deadline = time.monotonic() + 30
+        while "LANGSUNG" not in (new_row.inner_text() if new_row.count() else ""):
+            assert time.monotonic() < deadline, new_row.all_inner_texts()
+            page.get_by_role("button", name="Muat ulang").click()
+            page.wait_for_timeout(1000)
+
+        # The wall opened before the camera existed reloads itself and shows it.
+        expect(wall.locator(".camera-tile")).to_have_count(3, timeout=30_000)
+        expect(wall.locator("body")).to_contain_text("Simpang Baru")
+        page.locator("#adm-sekolah").screenshot(path=str(artifacts / "admin-city-forms.png"))
+        assert console.errors == []
+        assert wall_console.errors == []

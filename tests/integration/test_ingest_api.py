@@ -194,4 +194,5 @@ def test_database_down_means_503_and_nothing_half_stored(api, database_url):
     response = post(client, key, [{"sensor_id": "aq-cambai", "ts": NOW - 5, "value": 20.0}])
     assert response.status_code == 503
     assert response.json()["retry_after_s"] == 30
+    assert response.headers["retry-after"] == "30"
     assert store.sensors()[1] == {}

@@ -15,7 +15,7 @@ from data.db.models import Base
 def test_migrations_build_exactly_the_models(database_url):
     engine = make_engine(database_url)
     upgrade_schema(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -39,7 +39,7 @@ def test_a_first_release_database_is_upgraded_keeping_its_history(sqlite_url):
         )
         conn.execute(text("INSERT INTO readings VALUES ('aq-cambai', 1790000000000, 21.5)"))
     upgrade_schema(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT sensor_id, quantity, value FROM readings")).one()
     assert tuple(row) == ("aq-cambai", "", 21.5)
@@ -50,7 +50,7 @@ def test_upgrade_is_idempotent(database_url):
     engine = make_engine(database_url)
     upgrade_schema(engine)
     upgrade_schema(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
 
 
 def test_alerts_from_revision_0002_are_kept_with_a_uid(database_url):
@@ -65,7 +65,7 @@ def test_alerts_from_revision_0002_are_kept_with_a_uid(database_url):
             )
         )
     upgrade_schema(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT id, uid, message, cleared_ms FROM alerts")).one()
     assert row.uid == f"a{row.id}"

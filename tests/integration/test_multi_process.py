@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,18 +22,24 @@ import psutil
 import pytest
 from sqlalchemy import Engine, select
 
-from callbacks.sensor_map import sensor_items
 from data.api_keys import create_key
 from data.city import City, load_city
 from data.history import make_engine, readings
 from data.live_keys import decode_health
 from data.live_store import LiveStore, connect
-from layouts import ids
 from runner import prepare_database
-from server.access_gate import SESSION_COOKIE, csrf_token_for
-from settings import PROJECT_ROOT
 from tests.accounts import make_user, session_for, sign_in_with_form
 from tests.ports import free_port
+from tests.processes import (
+    Role,
+    Viewer,
+    answers,
+    city_with_cameras,
+    migrate,
+    push_ahead,
+    stop_all,
+    web_command,
+)
 from tests.waiting import wait_for
 from video.shards import parse_shard
 
@@ -47,90 +50,6 @@ RESTART_SEC = 2.0  # deploy/systemd: RestartSec=2
 STALLED_AFTER_S = 3.0  # the default KOMANDO_CAMERA_STALLED_AFTER_S
 LEASE_TTL_S = 10.0  # video/: a dead worker's lease runs out within this
 ONE_WORKER = re.compile(r"^[^:]+:(\d+):[0-9a-f]+$")  # host:pid:tag, video/grabber.make_worker_id
-
-
-@dataclass
-class Role:
-    """One process of one role, logging to a file (a pipe nobody reads would fill and block)."""
-
-    name: str
-    command: list[str]
-    log: Path
-    env: dict[str, str]
-    process: subprocess.Popen | None = None
-    killed: bool = False
-    past: list[subprocess.Popen] = field(default_factory=list)
-
-    def start(self) -> None:
-        """Start the command, or start it again after a kill (as a supervisor would)."""
-        if self.process is not None:
-            self.past.append(self.process)
-        self.killed = False
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.command, cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.killed = True
-
-
-def web_command(port: int, workers: int = 1) -> list[str]:
-    # As deploy/Procfile and deploy/systemd/komando-web.service run it.
-    return [
-        *(sys.executable, "-m", "uvicorn", "--factory", "app:asgi"),
-        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
-        *("--proxy-headers", "--timeout-graceful-shutdown", "5"),
-    ]
-
-
-def feed_body(known: dict) -> dict:
-    """The wall's one refresh request (callbacks/live_feed.py), without a map view."""
-    outputs = [{"id": ids.FEED, "property": "data"}, {"id": ids.FEED_VERSIONS, "property": "data"}]
-    return {
-        "output": f"..{ids.FEED}.data...{ids.FEED_VERSIONS}.data..",
-        "outputs": outputs,
-        "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": 1}],
-        "state": [{"id": ids.FEED_VERSIONS, "property": "data", "value": known}, []],
-        "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
-    }
-
-
-class Viewer:
-    """A signed-in browser's requests, sent to a web process of its choice."""
-
-    def __init__(self, cookies: httpx.Cookies) -> None:
-        self.cookies = cookies
-        token = cookies.get(SESSION_COOKIE)
-        assert token, "no session cookie after signing in"
-        self.headers = {"X-CSRFToken": csrf_token_for(token)}
-
-    def get(self, base: str, path: str) -> httpx.Response:
-        return httpx.get(base + path, cookies=self.cookies, timeout=10)
-
-    def sensors(self, base: str) -> dict[str, list]:
-        answer = httpx.post(
-            f"{base}/_dash-update-component",
-            json=feed_body({"want": ["sensors", "cameras"]}),
-            cookies=self.cookies,
-            headers=self.headers,
-            timeout=10,
-        )
-        assert answer.status_code == 200, (base, answer.status_code, answer.text[:300])
-        return answer.json()["response"][ids.FEED]["data"].get("sensors", {})
-
-    def camera_state(self, base: str, camera_id: str) -> tuple[str, int]:
-        answer = self.get(base, f"/video/{camera_id}.jpg")
-        assert answer.status_code == 200, (base, camera_id, answer.status_code)
-        return answer.headers["x-camera-state"], int(answer.headers["x-frame-seq"])
 
 
 class LeaseWatch:
@@ -188,7 +107,7 @@ class LeaseWatch:
 
 # The demo city's two cameras both hash to shard 1 of 2; a third (the same clip, another id)
 # gives shard 2 a camera of its own.
-THIRD_CAMERA = """cameras:
+THIRD_CAMERA = """\
   - id: simpang-cambai
     name: "Simpang Cambai (uji)"
     kind: street
@@ -199,17 +118,6 @@ THIRD_CAMERA = """cameras:
 """
 
 
-def demo_city_with_three_cameras(folder: Path) -> Path:
-    """A copy of the demo city (a KOMANDO_CITIES_DIR) with one more street camera."""
-    city_dir = folder / "prabumulih"
-    shutil.copytree(PROJECT_ROOT / "data" / "cities" / "prabumulih", city_dir)
-    config = city_dir / "city.yaml"
-    text = config.read_text(encoding="utf-8")
-    assert text.count("\ncameras:\n") == 1
-    config.write_text(text.replace("\ncameras:\n", "\n" + THIRD_CAMERA, 1), encoding="utf-8")
-    return folder
-
-
 def pid_of(owner: str | None) -> int | None:
     match = ONE_WORKER.match(owner or "")
     return int(match.group(1)) if match else None
@@ -218,7 +126,7 @@ def pid_of(owner: str | None) -> int | None:
 def test_two_web_one_ingest_two_grabber_shards_on_redis_and_postgres(
     redis_url: str, postgres_url: str, tmp_path: Path
 ) -> None:
-    cities = demo_city_with_three_cameras(tmp_path / "cities")
+    cities = city_with_cameras(tmp_path / "cities", THIRD_CAMERA)
     city = load_city(cities / "prabumulih")
     env = {
         **os.environ,
@@ -233,16 +141,7 @@ def test_two_web_one_ingest_two_grabber_shards_on_redis_and_postgres(
         "KOMANDO_LOG_LEVEL": "INFO",
     }
     env.pop("KOMANDO_CAMERA_SHARD", None)
-    # Once per release, before any web worker (deploy/: komando-migrate.service, `migrate`).
-    migrated = subprocess.run(
-        [sys.executable, "-m", "data", "migrate"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    migrate(env)  # once per release, before any web worker
     engine = make_engine(postgres_url)
     api_key = create_key(engine, "uji multi-proses", "all", [])
     username = make_user(engine, "operator")
@@ -326,7 +225,7 @@ def run_the_scenario(
 ) -> None:
     # Both web processes answer; the operator signs in once, through web A's real form.
     for name in ("web-a", "web-b"):
-        wait_for(lambda n=name: _answers(base[n] + "/healthz"), 60, f"{name} answering")
+        wait_for(lambda n=name: answers(base[n] + "/healthz"), 60, f"{name} answering")
     with httpx.Client() as browser:
         answer = sign_in_with_form(browser, base["web-a"], username)
         assert answer.status_code in (302, 303), answer.text[:300]
@@ -361,25 +260,16 @@ def run_the_scenario(
 
     # A reading pushed through web A is in PostgreSQL and on the wall served by web B. Its
     # time is a minute ahead, so the simulator's readings (newest wins) do not hide it.
-    sensor = city.config.sensors[0]
-    ts = time.time() + 60
-    pushed = httpx.post(
-        base["web-a"] + "/api/v1/readings",
-        json=[{"sensor_id": sensor.id, "ts": ts, "value": 42.0}],
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=10,
-    )
-    assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
-    expected = sensor_items(city, {sensor.id: (42.0, ts)}, ts)[sensor.id][3]
+    sensor_id, expected = push_ahead(base["web-a"], api_key, city)
     wait_for(
-        lambda: viewer.sensors(base["web-b"])[sensor.id][3] == expected,
+        lambda: viewer.sensors(base["web-b"])[sensor_id][3] == expected,
         10,
-        f"{sensor.id} = {expected} on web B",
+        f"{sensor_id} = {expected} on web B",
     )
     with engine.connect() as conn:
         stored = conn.execute(
             select(readings.c.value).where(
-                readings.c.sensor_id == sensor.id, readings.c.value == 42.0
+                readings.c.sensor_id == sensor_id, readings.c.value == 42.0
             )
         ).all()
     assert stored, "the pushed reading is not in PostgreSQL"
@@ -429,22 +319,6 @@ def run_the_scenario(
         assert pid_of(owner) == roles["grab-1"].pid, (camera_id, owner)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def stop_all(roles: dict[str, Role]) -> dict[str, int]:
-    """SIGTERM every process still running, as systemd and compose stop them; exit codes."""
-    running = {n: r for n, r in roles.items() if r.process is not None and not r.killed}
-    for role in running.values():
-        assert role.process is not None
-        role.process.terminate()
-    return {name: role.process.wait(timeout=30) for name, role in running.items()}
-
-
 def uvicorn_workers(master: int) -> set[int]:
     """The worker processes of a `uvicorn --workers N` master (spawned by multiprocessing)."""
     found = set()
@@ -489,7 +363,7 @@ def test_a_killed_uvicorn_worker_loses_no_session_and_is_replaced(
     web = Role("web", web_command(port, workers=2), tmp_path / "web.log", env)
     web.start()
     try:
-        wait_for(lambda: _answers(base + "/healthz"), 60, "web answering")
+        wait_for(lambda: answers(base + "/healthz"), 60, "web answering")
         wait_for(lambda: len(uvicorn_workers(web.pid)) == 2, 30, "two workers")
         workers = uvicorn_workers(web.pid)
         with httpx.Client(cookies=session.cookies, timeout=10) as browser:
@@ -501,11 +375,11 @@ def test_a_killed_uvicorn_worker_loses_no_session_and_is_replaced(
             os.kill(victim, signal.SIGKILL)
             # Requests in flight on the killed worker are lost with it; the ones after are not.
             wait_for(lambda: not alive(victim), 10, f"worker {victim} dead")
-            answers = [
+            statuses = [
                 httpx.get(base + "/", cookies=session.cookies, timeout=10).status_code
                 for _ in range(20)
             ]
-            assert answers == [200] * 20, answers
+            assert statuses == [200] * 20, statuses
             replaced = wait_for(
                 lambda: (now := uvicorn_workers(web.pid)) and victim not in now and len(now) == 2,
                 30,

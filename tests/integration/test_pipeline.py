@@ -4,6 +4,7 @@ idempotence, newest-wins live state, and the live state rebuilt from SQL."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -17,8 +18,10 @@ from data.history import (
     make_engine,
     readings,
 )
+from data.live_store import LiveStore, connect
 from data.pipeline import HistoryUnavailable, IngestPipeline
 from data.rebuild import rebuild_live_state
+from data.redis_server import EmbeddedRedis
 
 NOW = time.time()
 
@@ -131,3 +134,22 @@ def test_live_state_is_rebuilt_from_sql_after_redis_loses_it(pipeline, engine, l
     points = live_store.sensors()[1]
     assert points["aq-cambai"][0] == 21.5 and points["pk-pasar-1"][0] == 55.0
     assert not live_store.needs_rebuild()
+
+
+def test_a_redis_outage_is_logged_once_not_per_batch_and_loses_nothing(city, tmp_path, caplog):
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    create_schema(engine)
+    with EmbeddedRedis(directory=tmp_path / "r") as server:
+        store = LiveStore(connect(server.url), "komando:test")
+        pipeline = IngestPipeline(city, store, None, engine)
+        server.stop()
+        with caplog.at_level(logging.INFO, logger="data.pipeline"):
+            for n in range(20):  # an API under load: a batch a request
+                assert pipeline.submit("http", [{**GOOD, "ts": NOW - n}], durable=True).accepted
+            server.start()
+            pipeline.submit("http", [{**GOOD, "ts": NOW - 100}], durable=True)
+        store.client.close()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert "20 batches missed it" in lines[1][1]
+    assert count_rows(engine, readings) == 21  # the outage cost the live state, not history

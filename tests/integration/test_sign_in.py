@@ -4,6 +4,7 @@ rate limits, the form's CSRF check, safe redirects, sessions that end, display l
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -152,6 +153,47 @@ def test_disabling_a_user_ends_their_sessions(site):
     accounts.update_user(engine, user["id"], active=False)
     client.app.state.sessions.revoke_user(user["id"])  # what the admin page does
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_session_outlives_an_sql_outage_on_its_cached_copy_but_a_revoked_one_does_not(
+    redis_url, tmp_path, city, monkeypatch
+):
+    """Issue 7: PostgreSQL stopped under load must not sign a wall out once its cached copy is
+    a minute old. The copy stands in for SQL only while SQL cannot answer."""
+    import redis as redis_py
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    prepare_database(engine, city)
+    client = redis_py.Redis.from_url(redis_url)
+    up = accounts.SessionStore(engine, client, "komando:uji")
+    # The same sessions and cache, seen by a web worker whose database does not answer.
+    down = accounts.SessionStore(
+        make_engine("postgresql+psycopg://uji:uji@127.0.0.1:9/komando"), client, "komando:uji"
+    )
+    wall, revoked, never_seen = (
+        up.create(user_id=accounts.user_by_name(engine, make_user(engine, "operator"))["id"])
+        for _ in range(3)
+    )
+    assert up.principal(wall) and up.principal(revoked)  # both cached now
+    up.revoke(revoked)
+    monkeypatch.setattr(accounts, "CACHE_S", 0)  # every copy is a minute old from here on
+    assert down.principal(wall).role == "operator"  # SQL unreachable: the copy stands in
+    with pytest.raises(SQLAlchemyError):
+        down.principal(revoked)  # its copy went with the revocation: it cannot be confirmed
+    with pytest.raises(SQLAlchemyError):
+        down.principal(never_seen)
+    # While SQL answers, SQL decides: a revocation no cache heard of still ends the session.
+    accounts.SessionStore(engine, None, "").revoke(wall)
+    assert up.principal(wall) is None
+    # And the copy stands in for STALE_S only.
+    monkeypatch.setattr(accounts, "STALE_S", 1)
+    fresh = up.create(user_id=accounts.user_by_name(engine, make_user(engine, "operator"))["id"])
+    assert up.principal(fresh) and down.principal(fresh)
+    time.sleep(1.2)
+    with pytest.raises(SQLAlchemyError):
+        down.principal(fresh)
+    client.close()
 
 
 def test_a_display_link_signs_a_screen_in_to_its_view_only(site):
