@@ -1,4 +1,5 @@
-"""The admin page's school and camera forms: pick one (or "new"), change it, save.
+"""The admin page's school and camera forms: pick one (or "new"), change it, save, or remove it
+(after the browser's confirm dialog).
 
 Saving goes through data/city_edits.py (checked with the whole city, stored in SQL, applied in
 every process within seconds) and is audited with the names of the fields that changed — a
@@ -11,7 +12,7 @@ import logging
 from typing import Any
 
 import redis
-from dash import Dash, Input, Output, State, no_update
+from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +35,8 @@ from layouts.admin_city import (
     ADM_CAM_NAME,
     ADM_CAM_PICK,
     ADM_CAM_REGION,
+    ADM_CAM_REMOVE,
+    ADM_CAM_REMOVE_BUTTON,
     ADM_CAM_RESULT,
     ADM_CAM_SAVE,
     ADM_CAM_SCHOOL,
@@ -49,6 +52,8 @@ from layouts.admin_city import (
     ADM_SCH_NPSN,
     ADM_SCH_PICK,
     ADM_SCH_REGION,
+    ADM_SCH_REMOVE,
+    ADM_SCH_REMOVE_BUTTON,
     ADM_SCH_RESULT,
     ADM_SCH_SAVE,
     NEW,
@@ -66,6 +71,8 @@ SOURCE_KEPT = Text(
     "A source is stored (not shown). Fill in the source field only to replace it.",
 )
 SOURCE_NEEDED = Text("Kamera baru memerlukan sumber.", "A new camera needs a source.")
+NOT_SAVED = Text("Tidak disimpan: ", "Not saved: ")
+NOT_REMOVED = Text("Tidak dihapus: ", "Not removed: ")
 
 
 def blank_to_none(value: Any) -> Any:
@@ -134,6 +141,10 @@ def register(
         )
         return fields
 
+    def remove(kind: str, item_id: str, actor: str) -> None:
+        edits.remove(kind, item_id, actor, client=client, namespace=namespace)  # type: ignore[arg-type]
+        accounts.audit(engine, actor, f"admin.{kind}.remove", item_id)
+
     @app.callback(
         Output(ADM_SCH_ID, "value"),
         Output(ADM_SCH_ID, "disabled"),
@@ -144,6 +155,7 @@ def register(
         Output(ADM_SCH_LNG, "value"),
         Output(ADM_SCH_HOURS, "value"),
         Output(ADM_SCH_DAYS, "value"),
+        Output(ADM_SCH_REMOVE_BUTTON, "disabled"),
         Input(ADM_SCH_PICK, "value"),
         prevent_initial_call=True,
     )
@@ -152,7 +164,7 @@ def register(
         acting_admin()
         school = edits.item("school", pick) if pick and pick != NEW else None
         if school is None:
-            return "", False, "", "", None, None, None, "", [1, 2, 3, 4, 5]
+            return "", False, "", "", None, None, None, "", [1, 2, 3, 4, 5], True
         return (
             school["id"],
             True,
@@ -163,6 +175,7 @@ def register(
             school["lng"],
             school.get("viewing_hours") or "",
             school["viewing_days"],
+            False,
         )
 
     @app.callback(
@@ -174,6 +187,7 @@ def register(
         Output(ADM_NEW_SCHOOLS, "options"),
         Output(ADM_EDIT_SCHOOLS, "options"),
         Input(ADM_SCH_SAVE, "n_clicks"),
+        Input(ADM_SCH_REMOVE, "submit_n_clicks"),
         State(ADM_SCH_PICK, "value"),
         State(ADM_SCH_ID, "value"),
         State(ADM_SCH_NAME, "value"),
@@ -190,36 +204,49 @@ def register(
     )
     @logged
     async def save_school(
-        n_clicks, pick, school_id, name, npsn, region, lat, lng, hours, days, version, lang
-    ):
-        if not n_clicks:
+        n_clicks, removing, pick, school_id, name, npsn, region, lat, lng, hours, days, version,
+        lang,
+    ):  # fmt: skip
+        remove_it = ctx.triggered_id == ADM_SCH_REMOVE
+        if not (removing if remove_it else n_clicks):
             raise PreventUpdate
         admin = acting_admin()
         lang = normal_lang(lang)
         new = not pick or pick == NEW
         item_id = (school_id or "").strip() if new else pick
-        changes = school_changes(name, npsn, region, lat, lng, hours, days)
         try:
-            fields = await run_in_threadpool(save, "school", item_id, changes, admin.actor, new)
+            if remove_it:
+                if new:
+                    raise PreventUpdate
+                await run_in_threadpool(remove, "school", item_id, admin.actor)
+            else:
+                changes = school_changes(name, npsn, region, lat, lng, hours, days)
+                fields = await run_in_threadpool(save, "school", item_id, changes, admin.actor, new)
         except CityEditError as exc:
-            message = Text("Tidak disimpan: ", "Not saved: ")(lang) + str(exc)
-            return result(message, False), *[no_update] * 6
+            message = NOT_REMOVED(lang) if remove_it else NOT_SAVED(lang)
+            return result(message + str(exc), False), *[no_update] * 6
         except SQLAlchemyError:
-            log.exception("admin page: school not saved")
+            log.exception("admin page: school not saved or removed")
             return result(DB_FAILED(lang), False), *[no_update] * 6
-        message = Text(
-            f"Sekolah {item_id} disimpan ({', '.join(fields) or 'tanpa perubahan'}); "
-            "berlaku di semua server dalam beberapa detik.",
-            f"School {item_id} saved ({', '.join(fields) or 'no change'}); "
-            "applies on every server within seconds.",
-        )(lang)
+        if remove_it:
+            message = Text(
+                f"Sekolah {item_id} dihapus; berlaku di semua server dalam beberapa detik.",
+                f"School {item_id} removed; applies on every server within seconds.",
+            )(lang)
+        else:
+            message = Text(
+                f"Sekolah {item_id} disimpan ({', '.join(fields) or 'tanpa perubahan'}); "
+                "berlaku di semua server dalam beberapa detik.",
+                f"School {item_id} saved ({', '.join(fields) or 'no change'}); "
+                "applies on every server within seconds.",
+            )(lang)
         schools = school_options(city)
         # Every school picker on the page: this form's, the cameras' and the users' forms.
         return (
             result(message),
             next_version(version),
             school_picker_options(city, lang),
-            item_id,
+            NEW if remove_it else item_id,
             schools,
             schools,
             schools,
@@ -239,6 +266,7 @@ def register(
         Output(ADM_CAM_TYPE, "value"),
         Output(ADM_CAM_FPS, "value"),
         Output(ADM_CAM_HOURS, "value"),
+        Output(ADM_CAM_REMOVE_BUTTON, "disabled"),
         Input(ADM_CAM_PICK, "value"),
         State(LANG, "data"),
         prevent_initial_call=True,
@@ -249,7 +277,7 @@ def register(
         lang = normal_lang(lang)
         camera = edits.item("camera", pick) if pick and pick != NEW else None
         if camera is None:
-            return ("", False, "", "street", None, None, None, None, "", "", "auto", None, "")
+            return ("", False, "", "street", None, None, None, None, "", "", "auto", None, "", True)
         return (
             camera["id"],
             True,
@@ -264,6 +292,7 @@ def register(
             camera.get("source_type") or "auto",
             camera.get("fps"),
             camera.get("enabled_hours") or "",
+            False,
         )
 
     @app.callback(
@@ -273,6 +302,7 @@ def register(
         Output(ADM_CAM_PICK, "value"),
         Output(ADM_CAM_SOURCE, "value", allow_duplicate=True),
         Input(ADM_CAM_SAVE, "n_clicks"),
+        Input(ADM_CAM_REMOVE, "submit_n_clicks"),
         State(ADM_CAM_PICK, "value"),
         State(ADM_CAM_ID, "value"),
         State(ADM_CAM_NAME, "value"),
@@ -293,6 +323,7 @@ def register(
     @logged
     async def save_camera(
         n_clicks,
+        removing,
         pick,
         camera_id,
         name,
@@ -308,12 +339,15 @@ def register(
         version,
         lang,
     ):
-        if not n_clicks:
+        remove_it = ctx.triggered_id == ADM_CAM_REMOVE
+        if not (removing if remove_it else n_clicks):
             raise PreventUpdate
         admin = acting_admin()
         lang = normal_lang(lang)
         new = not pick or pick == NEW
         item_id = (camera_id or "").strip() if new else pick
+        if remove_it:
+            return await remove_camera(item_id, new, admin.actor, lang, version)
         changes = camera_changes(
             name, kind, school, region, lat, lng, source, kind_of_source, fps, hours
         )
@@ -323,8 +357,7 @@ def register(
             fields = await run_in_threadpool(save, "camera", item_id, changes, admin.actor, new)
         except CityEditError as exc:
             # The reason names fields, never the source's text (pydantic's input is not shown).
-            message = Text("Tidak disimpan: ", "Not saved: ")(lang) + str(exc)
-            return result(message, False), *[no_update] * 4
+            return result(NOT_SAVED(lang) + str(exc), False), *[no_update] * 4
         except SQLAlchemyError:
             log.exception("admin page: camera not saved")
             return result(DB_FAILED(lang), False), *[no_update] * 4
@@ -336,3 +369,20 @@ def register(
         )(lang)
         options = camera_picker_options(city, lang)
         return result(message), next_version(version), options, item_id, ""
+
+    async def remove_camera(item_id: str, new: bool, actor: str, lang: str, version: object):
+        if new:
+            raise PreventUpdate  # nothing picked: the button is disabled then
+        try:
+            await run_in_threadpool(remove, "camera", item_id, actor)
+        except CityEditError as exc:
+            return result(NOT_REMOVED(lang) + str(exc), False), *[no_update] * 4
+        except SQLAlchemyError:
+            log.exception("admin page: camera not removed")
+            return result(DB_FAILED(lang), False), *[no_update] * 4
+        message = Text(
+            f"Kamera {item_id} dihapus; grabber berhenti membacanya dalam beberapa detik.",
+            f"Camera {item_id} removed; the grabber stops reading it within seconds.",
+        )(lang)
+        options = camera_picker_options(city, lang)
+        return result(message), next_version(version), options, NEW, ""

@@ -219,6 +219,18 @@ def list_users(engine: Engine) -> list[dict[str, Any]]:
     return [{**row._mapping, "schools": sorted(schools.get(row.id, []))} for row in rows]
 
 
+def parents_of_school(engine: Engine, school_id: str) -> list[str]:
+    """Usernames of the active accounts bound to `school_id` (parents), sorted."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(users.c.username)
+            .join(parent_schools, parent_schools.c.user_id == users.c.id)
+            .where(parent_schools.c.school_id == school_id, users.c.active.is_(True))
+            .order_by(users.c.username)
+        ).all()
+    return [row.username for row in rows]
+
+
 def count_admins(engine: Engine) -> int:
     with engine.connect() as conn:
         return len(

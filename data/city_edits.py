@@ -11,6 +11,11 @@ over it by every process: web workers, the ingest role and the grabber shards, o
   notices within seconds, reads the edits from SQL (in its own thread, never on a request) and
   swaps the `City`'s configuration in place, so every panel, route and worker holding the city
   sees the new one. It also re-reads every minute, in case a bump was lost with Redis.
+- A school or camera removed in the page is stored as a tombstone (`{"removed": true}`) that
+  hides the item, whether it came from city.yaml or from the page (a camera leaves its camera
+  groups too); adding one with the same id later replaces the tombstone. A school is removed
+  only once no camera and no active parent's account points at it, so nothing is left bound to
+  a school that is gone.
 - Camera sources are references only (`env:`/`secret:`/`sample:`/`device:` or a URL without
   credentials: the same rule as `city.yaml`), and never leave the server: the page shows whether
   a camera has a source, not what it is.
@@ -32,6 +37,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from data.accounts import parents_of_school
 from data.city import CameraConfig, City, CityConfig, SchoolConfig
 from data.db.models import CityEdit
 from data.registry import sync_city
@@ -45,6 +51,7 @@ MODELS: dict[str, type[SchoolConfig] | type[CameraConfig]] = {
     "camera": CameraConfig,
 }
 LIST_OF: dict[str, str] = {"school": "schools", "camera": "cameras"}
+REMOVED: dict[str, Any] = {"removed": True}
 CHECK_EVERY_S = 2.0
 RELOAD_EVERY_S = 60.0
 
@@ -100,17 +107,31 @@ def read_edits(engine: Engine, slug: str) -> list[dict[str, Any]]:
 
 def laid_over(base: CityConfig, edits: list[dict[str, Any]]) -> CityConfig:
     """`base` (from city.yaml) with `edits` applied: an edited item replaces the one of the same
-    id in place, a new one is appended. Validated as a whole (raises ValidationError)."""
+    id in place, a new one is appended, a removed one is left out. Validated as a whole (raises
+    ValidationError)."""
     raw = base.model_dump(mode="json")
     for edit in edits:
         items = raw[LIST_OF[edit["kind"]]]
         body = {**edit["body"], "id": edit["item_id"]}
         index = next((i for i, item in enumerate(items) if item["id"] == edit["item_id"]), None)
-        if index is None:
+        if edit["body"].get("removed"):
+            if index is not None:
+                del items[index]
+            if edit["kind"] == "camera":
+                _leave_groups(raw, edit["item_id"])
+        elif index is None:
             items.append(body)
         else:
             items[index] = body
     return CityConfig.model_validate(raw)
+
+
+def _leave_groups(raw: dict[str, Any], camera_id: str) -> None:
+    """A removed camera leaves city.yaml's camera groups too; a group left empty goes (a wall
+    bound to it shows the CCTV page's groups instead)."""
+    for group in raw["camera_groups"]:
+        group["cameras"] = [c for c in group["cameras"] if c != camera_id]
+    raw["camera_groups"] = [g for g in raw["camera_groups"] if g["cameras"]]
 
 
 def _problems(exc: ValidationError) -> str:
@@ -213,6 +234,65 @@ class CityEdits:
             config = laid_over(self.base, edits)
         except ValidationError as exc:
             raise CityEditError(_problems(exc)) from exc
+        self._commit(kind, item_id, body, actor, config, client, namespace)
+        return body
+
+    def remove(
+        self,
+        kind: Kind,
+        item_id: str,
+        actor: str,
+        *,
+        client: redis.Redis | None = None,
+        namespace: str = "",
+    ) -> None:
+        """Remove a school or camera (from city.yaml or the page) in every process. A school
+        is removed only when no camera and no active parent is bound to it.
+
+        Raises CityEditError with the reason (nothing stored)."""
+        if self.item(kind, item_id) is None:
+            raise CityEditError(f"{item_id!r} tidak dikenal")
+        if kind == "school":
+            self._check_unbound(item_id)
+        try:
+            edits = [
+                e
+                for e in read_edits(self.engine, self.city.slug)
+                if (e["kind"], e["item_id"]) != (kind, item_id)
+            ]
+            edits.append({"kind": kind, "item_id": item_id, "body": REMOVED})
+            config = laid_over(self.base, edits)
+        except ValidationError as exc:
+            raise CityEditError(_problems(exc)) from exc
+        self._commit(kind, item_id, REMOVED, actor, config, client, namespace)
+
+    def _check_unbound(self, school_id: str) -> None:
+        cameras = [c.id for c in self.city.config.cameras if c.school == school_id]
+        if cameras:
+            raise CityEditError(
+                f"kamera sekolah ini masih terdaftar ({', '.join(cameras)}): hapus atau "
+                f"pindahkan dulu (this school's cameras are still listed: remove or move them "
+                "first)"
+            )
+        parents = parents_of_school(self.engine, school_id)
+        if parents:
+            shown = ", ".join(parents[:5]) + (f" +{len(parents) - 5}" if len(parents) > 5 else "")
+            raise CityEditError(
+                f"{len(parents)} akun orang tua masih terikat ke sekolah ini ({shown}): "
+                "pindahkan ke sekolah lain atau nonaktifkan dulu (parents' accounts are still "
+                "bound to this school: move them to another school or disable them first)"
+            )
+
+    def _commit(
+        self,
+        kind: str,
+        item_id: str,
+        body: dict[str, Any],
+        actor: str,
+        config: CityConfig,
+        client: redis.Redis | None,
+        namespace: str,
+    ) -> None:
         self._store(kind, item_id, body, actor)
         self.city.config = config  # this process at once; the others through the revision
         sync_city(self.engine, self.city)  # the SQL mirror (history, parents' schools)
@@ -222,7 +302,6 @@ class CityEdits:
             except redis.RedisError as exc:
                 # Stored in SQL all the same: the other processes find it on their next reload.
                 log.warning("city revision not bumped (Redis): %s; others reload within 60 s", exc)
-        return body
 
     def _store(self, kind: str, item_id: str, body: dict[str, Any], actor: str) -> None:
         values = {

@@ -14,7 +14,15 @@ from dash import dcc, html
 from data.access import WEEKDAYS_ID
 from data.city import SOURCE_TYPES, City
 from data.regions import region_tree
-from layouts.admin_widgets import EXAMPLE, button, dropdown, field, result_area, text_input
+from layouts.admin_widgets import (
+    EXAMPLE,
+    button,
+    confirmed_button,
+    dropdown,
+    field,
+    result_area,
+    text_input,
+)
 from layouts.i18n import Text
 
 NEW = "__baru__"  # the picker's value for "a new one"
@@ -29,6 +37,8 @@ ADM_SCH_LNG = "adm-sch-lng"
 ADM_SCH_HOURS = "adm-sch-hours"
 ADM_SCH_DAYS = "adm-sch-days"
 ADM_SCH_SAVE = "adm-sch-save"
+ADM_SCH_REMOVE = "adm-sch-remove"  # the confirm dialog around the remove button
+ADM_SCH_REMOVE_BUTTON = "adm-sch-remove-button"
 ADM_SCH_RESULT = "adm-sch-result"
 
 ADM_CAM_PICK = "adm-cam-pick"
@@ -45,6 +55,8 @@ ADM_CAM_TYPE = "adm-cam-type"
 ADM_CAM_FPS = "adm-cam-fps"
 ADM_CAM_HOURS = "adm-cam-hours"
 ADM_CAM_SAVE = "adm-cam-save"
+ADM_CAM_REMOVE = "adm-cam-remove"
+ADM_CAM_REMOVE_BUTTON = "adm-cam-remove-button"
 ADM_CAM_RESULT = "adm-cam-result"
 
 SCHOOL_FIELDS = (ADM_SCH_ID, ADM_SCH_NAME, ADM_SCH_NPSN, ADM_SCH_REGION, ADM_SCH_LAT, ADM_SCH_LNG)
@@ -163,7 +175,23 @@ def school_form(city: City, lang: str) -> html.Div:
                     ADM_SCH_DAYS,
                 ),
             ),
-            button(Text("Simpan sekolah", "Save the school")(lang), ADM_SCH_SAVE),
+            html.Div(
+                [
+                    button(Text("Simpan sekolah", "Save the school")(lang), ADM_SCH_SAVE),
+                    confirmed_button(
+                        Text("Hapus sekolah…", "Remove the school…")(lang),
+                        ADM_SCH_REMOVE_BUTTON,
+                        ADM_SCH_REMOVE,
+                        Text(
+                            "Hapus sekolah yang dipilih? Kamera dan akun orang tua yang masih "
+                            "terikat harus dipindahkan dulu. Tindakan ini dicatat.",
+                            "Remove the chosen school? Cameras and parents' accounts still "
+                            "bound to it must be moved first. This is recorded.",
+                        )(lang),
+                    ),
+                ],
+                className="adm-actions",
+            ),
             result_area(ADM_SCH_RESULT),
         ],
         className="adm-form adm-city-form",
@@ -265,7 +293,23 @@ def camera_form(city: City, lang: str) -> html.Div:
                 ADM_CAM_HOURS,
                 Text("Kosong: selalu.", "Empty: always.")(lang),
             ),
-            button(Text("Simpan kamera", "Save the camera")(lang), ADM_CAM_SAVE),
+            html.Div(
+                [
+                    button(Text("Simpan kamera", "Save the camera")(lang), ADM_CAM_SAVE),
+                    confirmed_button(
+                        Text("Hapus kamera…", "Remove the camera…")(lang),
+                        ADM_CAM_REMOVE_BUTTON,
+                        ADM_CAM_REMOVE,
+                        Text(
+                            "Hapus kamera yang dipilih? Grabber berhenti membacanya dan kamera "
+                            "hilang dari dinding dan portal orang tua. Tindakan ini dicatat.",
+                            "Remove the chosen camera? The grabber stops reading it and it "
+                            "leaves the walls and the parents' portal. This is recorded.",
+                        )(lang),
+                    ),
+                ],
+                className="adm-actions",
+            ),
             result_area(ADM_CAM_RESULT),
         ],
         className="adm-form adm-city-form",

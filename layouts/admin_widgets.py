@@ -51,6 +51,22 @@ def button(text: str, component_id: str, secondary: bool = False) -> html.Button
     )
 
 
+def confirmed_button(text: str, button_id: str, dialog_id: str, question: str):
+    """A secondary button that asks the browser's own confirm dialog first; a callback follows
+    the dialog's `submit_n_clicks`. Disabled until something is picked to act on."""
+    return dcc.ConfirmDialogProvider(
+        html.Button(
+            text,
+            id=button_id,
+            n_clicks=0,
+            disabled=True,
+            className="op-button adm-button adm-secondary adm-danger",
+        ),
+        id=dialog_id,
+        message=question,
+    )
+
+
 def card(title: str, children: list, section_id: str = "", className: str = "") -> html.Section:
     extra = {"id": section_id} if section_id else {}
     return html.Section(

@@ -88,7 +88,8 @@ def test_adm001_admin_adds_a_parent_and_a_wall_display(browser, tmp_path, artifa
 
 def test_adm002_a_school_and_camera_added_in_the_page_reach_the_wall(browser, tmp_path, artifacts):
     """The admin adds a school and a street camera in the forms; the grab role starts the
-    camera and a wall that was already open reloads itself to show it."""
+    camera and a wall that was already open reloads itself to show it, and again without it
+    once the admin removes it (through the browser's confirm dialog)."""
     with (
         running_komando(tmp_path) as url,
         open_page(browser, url, "admin") as (wall, wall_console),
@@ -132,6 +133,14 @@ def test_adm002_a_school_and_camera_added_in_the_page_reach_the_wall(browser, tm
         # The wall opened before the camera existed reloads itself and shows it.
         expect(wall.locator(".camera-tile")).to_have_count(3, timeout=30_000)
         expect(wall.locator("body")).to_contain_text("Simpang Baru")
+
+        remove = page.get_by_role("button", name="Hapus kamera…")
+        page.once("dialog", lambda dialog: dialog.accept())
+        remove.click()
+        expect(page.locator("#adm-cam-result")).to_contain_text("Kamera simpang-baru dihapus")
+        expect(remove).to_be_disabled()  # nothing picked any more
+        expect(wall.locator(".camera-tile")).to_have_count(2, timeout=30_000)
+        expect(wall.locator("body")).not_to_contain_text("Simpang Baru")
         page.locator("#adm-sekolah").screenshot(path=str(artifacts / "admin-city-forms.png"))
         assert console.errors == []
         assert wall_console.errors == []

@@ -34,10 +34,15 @@ SECRET_URL = "rtsp://admin:rahasia123@10.1.2.3:554/Streaming/Channels/101"
 
 
 def save_school(page, pick=form.NEW, school_id="", name="", npsn="", region=REGION,
-                lat=-3.43, lng=104.231, hours="", days=(1, 2, 3, 4, 5, 6, 7)) -> dict:  # fmt: skip
+                lat=-3.43, lng=104.231, hours="", days=(1, 2, 3, 4, 5, 6, 7),
+                removing=False) -> dict:  # fmt: skip
+    """The save button pressed, or with `removing` the remove button and its dialog accepted."""
     return page.ok(
         form.ADM_SCH_RESULT,
-        [(form.ADM_SCH_SAVE, "n_clicks", 1)],
+        [
+            (form.ADM_SCH_SAVE, "n_clicks", 0 if removing else 1),
+            (form.ADM_SCH_REMOVE, "submit_n_clicks", 1 if removing else None),
+        ],
         [
             (form.ADM_SCH_PICK, "value", pick),
             (form.ADM_SCH_ID, "value", school_id),
@@ -51,15 +56,19 @@ def save_school(page, pick=form.NEW, school_id="", name="", npsn="", region=REGI
             ("adm-version", "data", 0),
             ("lang", "data", "id"),
         ],
+        changed=f"{form.ADM_SCH_REMOVE}.submit_n_clicks" if removing else None,
     )
 
 
 def save_camera(page, pick=form.NEW, camera_id="", name="", kind="street", school=None,
                 region=REGION, lat=-3.43, lng=104.231, source="", source_type="auto",
-                fps=None, hours="") -> dict:  # fmt: skip
+                fps=None, hours="", removing=False) -> dict:  # fmt: skip
     return page.ok(
         form.ADM_CAM_RESULT,
-        [(form.ADM_CAM_SAVE, "n_clicks", 1)],
+        [
+            (form.ADM_CAM_SAVE, "n_clicks", 0 if removing else 1),
+            (form.ADM_CAM_REMOVE, "submit_n_clicks", 1 if removing else None),
+        ],
         [
             (form.ADM_CAM_PICK, "value", pick),
             (form.ADM_CAM_ID, "value", camera_id),
@@ -76,6 +85,7 @@ def save_camera(page, pick=form.NEW, camera_id="", name="", kind="street", schoo
             ("adm-version", "data", 0),
             ("lang", "data", "id"),
         ],
+        changed=f"{form.ADM_CAM_REMOVE}.submit_n_clicks" if removing else None,
     )
 
 
@@ -265,3 +275,81 @@ def test_an_edit_that_no_longer_fits_city_yaml_is_left_out_and_the_rest_applies(
     assert city.config.schools[-1].id == "sdn-baik"
     assert city.camera("cam-yatim") is None
     assert {c.id for c in city.config.cameras} == {c.id for c in city.base_config.cameras}
+
+
+def test_a_camera_removed_in_the_page_leaves_every_process_and_its_grabber(admin_page):
+    """A camera from city.yaml removed on /admin: gone from another process's city and from
+    the grab role there (its loop retired), its routes answer 404 like an unknown camera, the
+    audit names it, and adding one with the same id later brings it back."""
+    page = admin_page
+    city, watcher = another_process(page)
+    store = LiveStore(page.store.client, page.settings.redis_namespace)
+    stop = threading.Event()
+    sources = {"environ": {}, "secrets_dir": None, "fps": 5.0, "width": 320, "quality": 70}
+    pool = start_grab_role(
+        city, store, stop, timing=GrabTiming(), lease_ttl_s=5.0, shard=None, **sources
+    )
+    watcher.listeners.append(follow_edits(pool, store, shard=None, **sources))
+    try:
+        assert "simpang-sudirman" in pool.specs
+        assert city.config.camera_groups[0].cameras == ["simpang-sudirman"]
+        answer = save_camera(page, pick="simpang-sudirman", removing=True)
+        assert "Kamera simpang-sudirman dihapus" in message(answer, form.ADM_CAM_RESULT)
+        assert answer[form.ADM_CAM_PICK]["value"] == form.NEW
+        assert all(o["value"] != "simpang-sudirman" for o in answer[form.ADM_CAM_PICK]["options"])
+        assert watcher.check() is True
+        assert city.camera("simpang-sudirman") is None
+        assert city.config.camera_groups == []  # its only group went with it
+        assert "simpang-sudirman" not in pool.specs
+        assert all(g.camera_id != "simpang-sudirman" for g in pool.grabbers)
+        assert "sdn1-gerbang" in pool.specs  # the other camera kept running
+        assert page.client.get("/video/simpang-sudirman.jpg").status_code == 404
+        audit = accounts.read_audit(page.engine, 20)
+        assert ("admin.camera.remove", "simpang-sudirman") in {
+            (r["action"], r["subject"]) for r in audit
+        }
+        # Removing it again: it is unknown now, said plainly, nothing stored.
+        again = save_camera(page, pick="simpang-sudirman", removing=True)
+        assert "Tidak dihapus" in message(again, form.ADM_CAM_RESULT)
+        # The same id added again replaces the removal.
+        save_camera(page, camera_id="simpang-sudirman", name="Simpang Sudirman (baru)",
+                    source="sample:car-detection.mp4")  # fmt: skip
+        assert watcher.check() is True
+        assert city.camera("simpang-sudirman").name == "Simpang Sudirman (baru)"
+        assert city.config.camera_groups[0].cameras == ["simpang-sudirman"]  # city.yaml's group
+        assert "simpang-sudirman" in pool.specs
+    finally:
+        stop.set()
+        for thread in pool.threads:
+            thread.join(timeout=10)
+
+
+def test_a_school_is_removed_only_when_nothing_is_bound_to_it(admin_page):
+    """A school with a camera, then with a parent bound, is refused with the reason and the
+    names; once the camera is gone and the parent disabled it is removed everywhere, from every
+    school picker too."""
+    page = admin_page
+    city, watcher = another_process(page)
+    refused = save_school(page, pick="sdn1-demo", removing=True)
+    text = message(refused, form.ADM_SCH_RESULT)
+    assert "Tidak dihapus" in text and "sdn1-gerbang" in text, text
+    save_camera(page, pick="sdn1-gerbang", removing=True)
+    page.create_user("ayah.sdn1", PARENT, schools=["sdn1-demo"])
+    refused = save_school(page, pick="sdn1-demo", removing=True)
+    text = message(refused, form.ADM_SCH_RESULT)
+    assert "Tidak dihapus" in text and "ayah.sdn1" in text, text
+    assert watcher.check() is True  # the camera's removal, not the school's
+    assert any(s.id == "sdn1-demo" for s in city.config.schools)
+
+    parent_id = accounts.user_by_name(page.engine, "ayah.sdn1")["id"]
+    page.edit_user(parent_id, PARENT, name="Ayah", schools=["sdn1-demo"], active=False)
+    answer = save_school(page, pick="sdn1-demo", removing=True)
+    assert "Sekolah sdn1-demo dihapus" in message(answer, form.ADM_SCH_RESULT)
+    for picker in (form.ADM_SCH_PICK, form.ADM_CAM_SCHOOL):
+        assert all(o["value"] != "sdn1-demo" for o in answer[picker]["options"])
+    assert watcher.check() is True
+    assert all(s.id != "sdn1-demo" for s in city.config.schools)
+    assert [(e["kind"], e["item_id"], e["body"]) for e in read_edits(page.engine, city.slug)] == [
+        ("camera", "sdn1-gerbang", {"removed": True}),
+        ("school", "sdn1-demo", {"removed": True}),
+    ]
