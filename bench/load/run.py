@@ -35,6 +35,7 @@ import json
 import math
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -169,6 +170,65 @@ def measure(
     )
 
 
+# -- the profile -----------------------------------------------------------------------------
+GENERIC = ("click/", "<frozen", "uvicorn/", "starlette/", "fastapi/", "asyncio/", "threading")
+
+
+def profile(
+    system: System, procs: Procs, users: list[User], args: argparse.Namespace, n: int
+) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """py-spy on every web worker through one more pages window (not a measured one: sampling
+    costs CPU): the share of samples under each function, inclusive and own."""
+    workers = [p for p in system.pids()["web"] if p != system.roles["web"].pid]
+    seconds = args.ramp + args.seconds
+    outs = [system.tmp / f"profile-{pid}.txt" for pid in workers]
+    spies = []
+    for pid, out in zip(workers, outs, strict=True):
+        argv = [args.py_spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "100",
+                "-f", "raw", "--nonblocking", "-o", str(out)]  # fmt: skip
+        spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        measure(system, procs, users, f"profile-{n}", 0.0, seconds)
+        for spy in spies:
+            spy.wait(60)
+    finally:
+        for spy in spies:
+            if spy.poll() is None:
+                spy.kill()
+                spy.wait()
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    root = str(Path(__file__).resolve().parents[2]) + "/"
+    for out in outs:
+        if not out.exists():
+            continue
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            total += int(count)
+            names = []
+            for frame in stack.split(";"):
+                name, _, where = frame.partition(" (")
+                where = where.split(":")[0].rstrip(")")
+                names.append(f"{name} ({where.split('site-packages/')[-1].replace(root, '')})")
+            for name in set(names):
+                inclusive[name] = inclusive.get(name, 0) + int(count)
+            if names:
+                own[names[-1]] = own.get(names[-1], 0) + int(count)
+
+    def top(counts: dict[str, int], k: int, skip: bool) -> list[tuple[float, str]]:
+        items = sorted(counts.items(), key=lambda item: -item[1])
+        return [
+            (100 * c / max(1, total), name)
+            for name, c in items
+            if not (skip and name.split(" (", 1)[-1].startswith(GENERIC))
+        ][:k]
+
+    return top(inclusive, 40, True), top(own, 25, False)
+
+
 # -- the table -------------------------------------------------------------------------------
 def fmt_ms(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
@@ -221,6 +281,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ramp", type=float, help="seconds to start the users (20; quick 8)")
     parser.add_argument("--seconds", type=float, help="window per level (60; quick 15)")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--py-spy", metavar="PATH", help="py-spy binary: profile the web workers")
+    parser.add_argument("--profile-level", type=int, default=200, help="users while profiling")
     parser.add_argument("--json", metavar="PATH", help="write the windows as JSON too")
     parser.add_argument("--keep", action="store_true", help="keep the logs (printed at the end)")
     args = parser.parse_args(argv)
@@ -239,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     procs = Procs()
     windows: list[Window] = []
+    profiled: tuple[list[tuple[float, str]], list[tuple[float, str]]] | None = None
     top = max(args.levels)
     try:
         with System(workers=args.workers, postgres=args.postgres, keep=args.keep) as system:
@@ -268,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  N={n} pages done ({'/'.join(map(str, counts))}): web "
                       f"{w.cpu['web']:.0%}, other {w.cpu['other']:.0%}", flush=True)  # fmt: skip
                 system.check_alive()
+            if args.py_spy:
+                n = args.profile_level
+                counts = split_mix(n, tuple(args.mix))
+                users = [u for a, k in zip(AUDIENCES, counts, strict=True) for u in by[a][:k]]
+                print(f"[profile] py-spy on the web workers, pages x {n} (not measured)")
+                profiled = profile(system, procs, users, args, n)
             web_log = (system.tmp / "web.log").read_text(errors="replace")
             if args.keep:
                 print(f"logs kept in {system.tmp}")
@@ -281,6 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         dump = [w.__dict__ | {"rows": [r.__dict__ for r in w.rows]} for w in windows]
         Path(args.json).write_text(json.dumps(dump, default=str, indent=1))
+    if profiled:
+        print(f"\nweb workers' profile, pages x {args.profile_level}: share of samples under "
+              "each function (inclusive; ASGI layers and the loop left out)")  # fmt: skip
+        for share, name in profiled[0]:
+            print(f"  {share:5.1f}%  {name}")
+        print("own time (the innermost frame):")
+        for share, name in profiled[1]:
+            print(f"  {share:5.1f}%  {name}")
     print(f"\ntotal bench time {time.monotonic() - started:.0f} s")
     return 0
 
