@@ -147,8 +147,10 @@ def measure(
         load.expect("WINDOW_END", seconds + 60)
         elapsed = time.monotonic() - t0
         busy1 = busy_s()
-        # uvicorn replaces a worker that died: count the ones there now as well.
-        parts["web"] = sorted(set(parts["web"]) | set(system.pids()["web"]))
+        # Processes started inside the window (a worker uvicorn replaced, a PostgreSQL backend)
+        # count as well, from zero.
+        for part, pids in system.pids().items():
+            parts[part] = sorted(set(parts.get(part, [])) | set(pids))
         cpu1 = {k: sum(cpu_s(p) for p in pids) for k, pids in parts.items()}
         result = json.loads(load.expect("{", 90))
     finally:
@@ -267,7 +269,7 @@ def table(windows: list[Window]) -> str:
             + "".join(f"{w.cpu[p]:>9.0%}" if p in w.cpu else f"{'-':>9}" for p in parts)
             + (f"   {w.unfinished} loops unfinished" if w.unfinished else "")
         )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
