@@ -173,7 +173,18 @@ def measure(
 
 
 # -- the profile -----------------------------------------------------------------------------
-GENERIC = ("click/", "<frozen", "uvicorn/", "starlette/", "fastapi/", "asyncio/", "threading")
+GENERIC = (
+    "click/",
+    "<frozen",
+    "uvicorn/",
+    "starlette/",
+    "fastapi/",
+    "asyncio/",
+    "threading",
+    "multiprocessing/",
+    "concurrent/",
+    "<string>",
+)
 
 
 def profile(
