@@ -1,10 +1,12 @@
 """The mayor's review page (`/kpi`): reads the URL, the live KPI points (Redis) and the bucketed
-history (SQL, in a worker thread: a blocking query on the event loop would freeze every video
-stream of this process), and renders layouts/kpi_review.py."""
+history (SQL through the shared cache of data/review_cache.py, read in a worker thread: a
+blocking query on the event loop would freeze every video stream of this process), and renders
+layouts/kpi_review.py (in the thread too: a page of fifteen charts is CPU work)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from zoneinfo import ZoneInfo
@@ -17,9 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.logged import logged
 from data.city import City
-from data.kpi_report import build_review, compare_regions, parse_query, resolve_period
+from data.kpi_report import (
+    build_review,
+    comparison_of,
+    parse_query,
+    read_comparison,
+    resolve_period,
+)
 from data.live_reader import LiveReader
 from data.regions import region_tree
+from data.review_cache import cached, query_part, review_history
 from layouts.i18n import Text, normal_lang
 from layouts.kpi_review import (
     COMPARE_GRAPH,
@@ -68,12 +77,15 @@ def register(app: Dash, city: City, engine: Engine, reader: LiveReader) -> None:
         lang = normal_lang(lang)
         query = parse_query(search, city)
         live = await live_points(reader, city, query.wilayah)
+        now = time.time()
         try:
-            review = await asyncio.to_thread(build_review, engine, city, query, time.time(), live)
+            history = await review_history(reader, engine, city, query, now=now)
         except SQLAlchemyError as exc:
             log.warning("KPI review: database unavailable: %s", exc)
             return html.P(UNAVAILABLE(lang), className="review-error")
-        return review_body(review, lang)
+        return await asyncio.to_thread(
+            lambda: review_body(build_review(None, city, query, now, live, history=history), lang)
+        )
 
     @app.callback(
         Output(COMPARE_GRAPH, "figure"),
@@ -89,11 +101,19 @@ def register(app: Dash, city: City, engine: Engine, reader: LiveReader) -> None:
         query = parse_query(search, city)
         tree = region_tree(city)
         region = tree.get(query.wilayah) or tree.city
-        period = resolve_period(query, time.time(), ZoneInfo(city.config.timezone))
-        comparison = await asyncio.to_thread(
-            compare_regions, engine, city, tree, region, kpi_id, period
+        if comparison_of(city, region, kpi_id, {}) is None:  # not a KPI compared by area
+            return comparison_figure(None, normal_lang(lang))
+        now = time.time()
+        period = resolve_period(query, now, ZoneInfo(city.config.timezone))
+        means = await cached(
+            reader,
+            "compare|" + query_part(query, False) + "|" + kpi_id,
+            now,
+            lambda: read_comparison(engine, city, region, kpi_id, period),
+            lambda found: json.dumps(found),
+            lambda text: {k: (v[0], v[1]) for k, v in json.loads(text).items()},
         )
-        return comparison_figure(comparison, normal_lang(lang))
+        return comparison_figure(comparison_of(city, region, kpi_id, means), normal_lang(lang))
 
     @app.callback(
         Output(RANGE_APPLY, "href"),

@@ -146,5 +146,7 @@ def backfill_in_background(engine, city: City, store: LiveStore) -> None:
     try:
         if backfill_history(engine, city):
             publish_operator_latest(engine, city, store)
+            store.history_changed()  # reviews cached before it read an empty history
+            log.info("demo KPI history ready for the review")
     except (SQLAlchemyError, redis.RedisError) as exc:
         log.warning("KPI history back-fill skipped: %s", exc)

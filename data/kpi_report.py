@@ -1,15 +1,17 @@
 """The numbers behind the mayor's review (`/kpi`), its CSV export and its printed report.
 
 `parse_query` reads the shared URL parameters (`wilayah`, `periode`, `dari`, `sampai`, `kpi`),
-`resolve_period` turns a period code into a time range in the city's zone, and `build_review`
-runs the bucketed history queries (data/history_queries.py; nothing row-by-row leaves SQL) and
-judges each KPI with data/kpi_status.py. Blocking: web callers run it in a thread.
+`resolve_period` turns a period code into a time range in the city's zone, `read_history` runs
+the bucketed history queries (data/history_queries.py; nothing row-by-row leaves SQL) into plain
+data that web workers share through Redis (data/review_cache.py), and `build_review` judges each
+KPI with data/kpi_status.py. Blocking: web callers run them in a thread.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
@@ -208,36 +210,67 @@ def comparable_kpis(city: City) -> list[KpiConfig]:
     return [k for k in city.config.kpis if k.source.type != "simulated"]
 
 
-def compare_regions(
-    engine: Engine, city: City, tree: RegionTree, region: Region, kpi_id: str, period: Period
+def comparison_children(tree: RegionTree, region: Region) -> list[Region]:
+    """The areas a comparison sets side by side: the region's children, or its siblings."""
+    return tree.children(region.kode) or (tree.children(region.parent) if region.parent else [])
+
+
+def read_comparison(
+    engine: Engine, city: City, region: Region, kpi_id: str, period: Period
+) -> dict[str, tuple[float, int]]:
+    """The SQL behind a comparison: {kode: (mean, count)} of the KPI in each area compared."""
+    children = comparison_children(region_tree(city), region)
+    return kpi_region_means(engine, kpi_id, [c.kode for c in children], period.start, period.end)
+
+
+def comparison_of(
+    city: City, region: Region, kpi_id: str, means: Mapping[str, tuple[float, int]]
 ) -> Comparison | None:
     kpi = next((k for k in comparable_kpis(city) if k.id == kpi_id), None)
     if kpi is None:
         return None
-    children = tree.children(region.kode) or (tree.children(region.parent) if region.parent else [])
-    means = kpi_region_means(engine, kpi.id, [c.kode for c in children], period.start, period.end)
+    children = comparison_children(region_tree(city), region)
     return Comparison(kpi, [(c, means.get(c.kode, (None, 0))[0]) for c in children])
 
 
-def build_review(
-    engine: Engine,
-    city: City,
-    query: ReviewQuery,
-    now: float,
-    live: Mapping[str, tuple[float, float]] | None = None,
-    with_comparison: bool = True,
-) -> Review:
-    """Every number of the review for `query`. `live` ({kpi_id: (value, ts)}) are the region's
-    live KPI points from Redis, newer than what SQL has; city-level live points for city-system
-    KPIs may be passed under the key '<kpi_id>@city'."""
-    zone = ZoneInfo(city.config.timezone)
+@dataclass
+class ReviewHistory:
+    """What the review reads from SQL for one query, as plain data: it is kept in Redis for a
+    minute and shared by every web worker (data/review_cache.py). `read_at` is the time it was
+    read: the period is resolved from it, so the buckets and the period agree."""
+
+    read_at: float
+    latest_here: dict[str, tuple[float, float]]
+    latest_city: dict[str, tuple[float, float]]
+    series: dict[str, list[Bucket]]  # kpi id -> buckets of the period and the one before
+    comparison_kpi: str = ""
+    comparison_means: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ReviewHistory:
+        raw = json.loads(text)
+        return cls(
+            read_at=float(raw["read_at"]),
+            latest_here={k: (v[0], v[1]) for k, v in raw["latest_here"].items()},
+            latest_city={k: (v[0], v[1]) for k, v in raw["latest_city"].items()},
+            series={k: [Bucket(**b) for b in v] for k, v in raw["series"].items()},
+            comparison_kpi=raw["comparison_kpi"],
+            comparison_means={k: (v[0], v[1]) for k, v in raw["comparison_means"].items()},
+        )
+
+
+def read_history(
+    engine: Engine, city: City, query: ReviewQuery, now: float, with_comparison: bool = True
+) -> ReviewHistory:
+    """Every SQL read of the review for `query` at `now`."""
     tree = region_tree(city)
     region = tree.get(query.wilayah) or tree.city
     kode = db_kode(city.config.kode, region.kode)
+    zone = ZoneInfo(city.config.timezone)
     period = resolve_period(query, now, zone)
-    offset = zone_offset_ms(city.config.timezone, period.start)
-    live = live or {}
-    rows: list[KpiRow] = []
     kpis = city.config.kpis
     latest_here = latest_kpi_points(engine, [k.id for k in kpis], kode, before=now + 300)
     latest_city = (
@@ -247,17 +280,60 @@ def build_review(
         if kode
         else latest_here
     )
-    for kpi in kpis:
-        scope = region_scope(kpi, kode)
-        both = kpi_series(
-            engine, kpi.id, period.previous_start, period.end, period.bucket, zone.key, scope
+    series = {
+        kpi.id: kpi_series(
+            engine,
+            kpi.id,
+            period.previous_start,
+            period.end,
+            period.bucket,
+            zone.key,
+            region_scope(kpi, kode),
         )
-        start_ms = int(period.start * 1000)
+        for kpi in kpis
+    }
+    history = ReviewHistory(now, latest_here, latest_city, series)
+    if with_comparison:
+        history.comparison_kpi = query.kpi or comparable_kpis(city)[0].id
+        history.comparison_means = read_comparison(
+            engine, city, region, history.comparison_kpi, period
+        )
+    return history
+
+
+def build_review(
+    engine: Engine | None,
+    city: City,
+    query: ReviewQuery,
+    now: float,
+    live: Mapping[str, tuple[float, float]] | None = None,
+    with_comparison: bool = True,
+    history: ReviewHistory | None = None,
+) -> Review:
+    """Every number of the review for `query`. `live` ({kpi_id: (value, ts)}) are the region's
+    live KPI points from Redis, newer than what SQL has; city-level live points for city-system
+    KPIs may be passed under the key '<kpi_id>@city'. `history`: what `read_history` read
+    (perhaps a little earlier, from the shared cache); without it SQL is read now."""
+    if history is None:
+        assert engine is not None, "no history and no database to read it from"
+        history = read_history(engine, city, query, now, with_comparison)
+    zone = ZoneInfo(city.config.timezone)
+    tree = region_tree(city)
+    region = tree.get(query.wilayah) or tree.city
+    kode = db_kode(city.config.kode, region.kode)
+    period = resolve_period(query, history.read_at, zone)
+    offset = zone_offset_ms(city.config.timezone, period.start)
+    live = live or {}
+    rows: list[KpiRow] = []
+    start_ms = int(period.start * 1000)
+    for kpi in city.config.kpis:
+        scope = region_scope(kpi, kode)
+        both = history.series.get(kpi.id, [])
         current = [b for b in both if b.start_ms >= start_ms]
         previous = [b for b in both if b.start_ms < start_ms]
         value = period_value(kpi, current, offset)
         before = period_value(kpi, previous, offset)
-        stored = (latest_city if scope != kode else latest_here).get(kpi.id)
+        stored = (history.latest_city if scope != kode else history.latest_here).get(kpi.id)
         live_point = live.get(f"{kpi.id}@city") if scope != kode else live.get(kpi.id)
         latest = max(
             (p for p in (stored, live_point) if p is not None), key=lambda p: p[1], default=None
@@ -288,9 +364,8 @@ def build_review(
     statuses = {r.kpi.id: r.status for r in rows if not r.city_level}
     card = scorecard([r.kpi for r in rows if not r.city_level], statuses)
     comparison = None
-    if with_comparison:
-        kpi_id = query.kpi or comparable_kpis(city)[0].id
-        comparison = compare_regions(engine, city, tree, region, kpi_id, period)
+    if with_comparison and history.comparison_kpi:
+        comparison = comparison_of(city, region, history.comparison_kpi, history.comparison_means)
     return Review(
         city=city,
         query=query,

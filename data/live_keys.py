@@ -21,6 +21,11 @@ Layout, all under a namespace prefix (`komando:<city>`), so cities can share one
                                     process learns of new frames without polling
     <ns>:live:epoch           str   set when the live state was (re)built; missing after a
                                     Redis restart, which tells ingestion to rebuild from SQL
+    <ns>:history:revision     int   bumped when SQL history changes at once (the back-fill, an
+                                    OPD's entries), so the review's cache reads SQL again
+    <ns>:review:<rev>:<minute>:<query>
+                              str   what the mayor's review read from SQL for one query
+                                    (data/review_cache.py, JSON); expires after REVIEW_CACHE_TTL_S
 
 A sensor's primary quantity lives under its id; other quantities under "<id>/<quantity>".
 """
@@ -36,6 +41,9 @@ from data.models import CameraHealth
 # died cannot leave a frozen picture behind.
 FRAME_TTL_S = 60
 HEARTBEAT_TTL_S = 30
+# The review's history is bucketed by hours or days, and its live values come from Redis apart:
+# a minute-old copy of the SQL reads is as good as new, and shared by every executive and worker.
+REVIEW_CACHE_TTL_S = 60
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,13 @@ class KeySpace:
     @property
     def live_epoch(self) -> str:
         return f"{self.namespace}:live:epoch"
+
+    @property
+    def history_revision(self) -> str:
+        return f"{self.namespace}:history:revision"
+
+    def review_cache(self, revision: str, minute: int, query: str) -> str:
+        return f"{self.namespace}:review:{revision}:{minute}:{query}"
 
 
 def encode_point(value: float, ts: float) -> str:

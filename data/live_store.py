@@ -96,6 +96,11 @@ class LiveStore:
     def mark_rebuilt(self, ts: float) -> None:
         self.client.set(self.keys.live_epoch, ts)
 
+    def history_changed(self) -> None:
+        """SQL history changed at once (not the ingest role's steady appends): cached review
+        reads made before are not used again."""
+        self.client.incr(self.keys.history_revision)
+
     def write_kpis(self, values: Iterable[KpiValue]) -> int:
         mapping = {v.kpi_id: encode_point(v.value, v.ts) for v in values}
         if not mapping:

@@ -296,5 +296,6 @@ def _refresh_live(
     try:
         store.write_kpis(latest)
         store.mark_opd_entry(opd_id, now)
+        store.history_changed()
     except redis.RedisError as exc:  # recorded in SQL; the live state catches up on rebuild
         log.warning("operator entry saved but live state not updated: %s", exc)

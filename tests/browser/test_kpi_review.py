@@ -31,7 +31,7 @@ def test_kpi001_review_drills_down_and_back_with_real_numbers(browser, tmp_path)
     ):
         # The back-fill runs beside the live feed on a first start; the page reads what is there.
         wait_for(
-            lambda: "demo KPI history" in (tmp_path / "server.log").read_text(), 20, "back-fill"
+            lambda: "KPI history ready" in (tmp_path / "server.log").read_text(), 20, "back-fill"
         )
         page.reload()
         expect(page.get_by_role("heading", name="Tinjauan Kinerja Kota")).to_be_visible(
