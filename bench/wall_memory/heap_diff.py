@@ -6,9 +6,12 @@ signed in as a display, as bench/wall_memory/run.py opens it. After `--settle` m
 first snapshot is taken, after `--minutes` more a second (a forced garbage collection before
 each), and both are compared by constructor: count and self size, top 25 by size growth, by
 category (page objects: JS objects, arrays, closures, strings, numbers; compiled code; V8's
-system objects; native, i.e. Blink's), and in total. For the page constructors that grow most
-in count, their objects are counted by their first retainers on the shortest path from the GC
-roots, in both snapshots: the retainers whose count grows show what keeps the growth.
+system objects; native, i.e. Blink's), and in total. The page objects' growth is split by what
+holds them: the nearest DOM element on their shortest path from the GC roots (React's fibers
+and props of what is shown), else the global they hang from (`window.komando`, `window.store`).
+For the page constructors that grow most in count, their objects are counted by their first
+retainers on that path, in both snapshots: the retainers whose count grows show what keeps
+the growth.
 
     .venv/bin/python bench/wall_memory/heap_diff.py [--minutes 30] [--settle 3] [--big]
                                                     [--no-grab] [--keep DIR]
@@ -162,7 +165,9 @@ class Snapshot:
 
     def shortest_parents(self) -> list[tuple[int, int]]:
         """(parent node, edge offset) of each node on its shortest strong path from the root
-        (node 0); (-1, -1) where there is none. Breadth first, as DevTools' distance."""
+        (node 0); (-1, -1) where there is none. Breadth first, as DevTools' distance; the
+        order of the walk is kept in `self.order` (each node after its parent)."""
+        self.order = [0]
         parents = [(-1, -1)] * self.count()
         parents[0] = (0, -1)
         first_edge = [0] * (self.count() + 1)
@@ -179,7 +184,27 @@ class Snapshot:
                 if parents[j][0] == -1:
                     parents[j] = (i, e)
                     queue.append(j)
+                    self.order.append(j)
         return parents
+
+    def holders(self, parents: list[tuple[int, int]]) -> list[str]:
+        """What holds each node, on its shortest path: the nearest DOM element ("DOM <div
+        class=…>": React's fibers and props of what is shown), else the global it hangs from
+        ("window.komando"), else "other" (V8's roots, DevTools' handles)."""
+        held = ["other"] * self.count()
+        for j in self.order[1:]:
+            i, e = parents[j]
+            kind, name = self.type_of(i), self.name_of(i)
+            if kind == "native" and name.startswith("<"):
+                held[j] = "DOM " + re.sub(r"\d+", "#", name.split(" data-")[0])[:60]
+            elif name.startswith("Window") and self.edge_types[self.edges[e + self.e_type]] in (
+                "property",
+                "element",
+            ):
+                held[j] = "window" + self.edge_label(e)
+            else:
+                held[j] = held[i]
+        return held
 
     def path_to(self, i: int, parents: list[tuple[int, int]], depth: int) -> list[str]:
         """The first `depth` retainers of node `i` on its shortest path, nearest first; a
@@ -245,6 +270,22 @@ def compare(before: Snapshot, after: Snapshot, minutes: float, samples: int) -> 
     for group, cat, dn, ds, _ in sorted(rows, key=lambda r: r[3])[:5]:
         print(f"  {group[:48]:48} {cat:8} {dn:+9d} {ds / 1024:+10.1f}")
 
+    # Who holds the page's objects, in both snapshots: what is shown (the DOM) or the scripts.
+    by_holder = [holder_sizes(snapshot) for snapshot in (before, after)]
+    print("\npage objects by what holds them (nearest DOM element or global), size Δ KB:")
+    deltas = {
+        h: by_holder[1].get(h, 0) - by_holder[0].get(h, 0) for h in {*by_holder[0], *by_holder[1]}
+    }
+    for kind in ("DOM", "window", "other"):
+        mine = {h: d for h, d in deltas.items() if h.split(" ")[0].split(".")[0] == kind}
+        print(
+            f"  {kind:8} {sum(mine.values()) / 1024:+8.1f}   largest: "
+            + ", ".join(
+                f"{h} {d / 1024:+.1f}"
+                for h, d in sorted(mine.items(), key=lambda x: -abs(x[1]))[:4]
+            )
+        )
+
     # Retainers: for the page groups that grow most in count, where they grow: each object's
     # first retainers on its shortest path (indices and ids left out), counted in both.
     growing = [r for r in sorted(rows, key=lambda r: -r[2]) if r[1] == "page" and r[2] > 0][:5]
@@ -261,6 +302,16 @@ def compare(before: Snapshot, after: Snapshot, minutes: float, samples: int) -> 
                 print(
                     f"    {old.get(key, 0)} → {new[key]}: ← " + "\n        ← ".join(examples[key])
                 )
+
+
+def holder_sizes(snapshot: Snapshot) -> Counter[str]:
+    """Self size of the page's objects, by what holds them (Snapshot.holders)."""
+    held = snapshot.holders(snapshot.shortest_parents())
+    sizes: Counter[str] = Counter()
+    for i in range(snapshot.count()):
+        if category(snapshot.type_of(i), snapshot.name_of(i)) == "page":
+            sizes[held[i]] += snapshot.size_of(i)
+    return sizes
 
 
 def retainer_counts(
