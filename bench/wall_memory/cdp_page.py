@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +71,22 @@ class CdpPage:
         return self._json("list")
 
     @staticmethod
-    def _call(socket, message_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        socket,
+        message_id: int,
+        method: str,
+        params: dict[str, Any],
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
         while True:
             answer = json.loads(socket.recv(timeout=120))
             if answer.get("id") != message_id:
-                continue  # an event of an enabled domain
+                # An event of an enabled domain: passed on if asked, else dropped (events
+                # that come between commands are read, and dropped, by the next command).
+                if on_event and "method" in answer:
+                    on_event(answer["method"], answer.get("params", {}))
+                continue
             if "error" in answer:
                 raise RuntimeError(f"{method}: {answer['error']}")
             return answer.get("result", {})
@@ -83,6 +94,13 @@ class CdpPage:
     def send(self, method: str, **params: Any) -> dict[str, Any]:
         """A command to the page's target."""
         return self._call(self._page, next(self._ids), method, params)
+
+    def send_with_events(
+        self, method: str, on_event: Callable[[str, dict[str, Any]], None], **params: Any
+    ) -> dict[str, Any]:
+        """A command to the page's target; `on_event(name, params)` gets each event that comes
+        before its answer (HeapProfiler.takeHeapSnapshot sends the snapshot as events)."""
+        return self._call(self._page, next(self._ids), method, params, on_event)
 
     def set_cookies(self, base_url: str, cookies: dict[str, str]) -> None:
         """Cookies for `base_url`, set on the browser (no Network domain on the page)."""
