@@ -119,6 +119,7 @@ class Sample:
     busy: float  # busy_s() of the whole machine
     redis_used_mb: float
     redis_keys: int
+    redis_clients: int  # connections: a pool that leaks them grows this
     sql_rows: dict[str, int]
     sent: int
     accepted: int
@@ -359,8 +360,9 @@ def take_sample(soak: Soak, t0: float, rclient: redis.Redis) -> Sample:
     try:
         used_mb = rclient.info("memory")["used_memory"] / 2**20
         keys = rclient.dbsize()
+        clients = rclient.info("clients")["connected_clients"] - 1  # not the bench's own
     except redis.RedisError:
-        used_mb, keys = float("nan"), -1
+        used_mb, keys, clients = float("nan"), -1, -1
     pusher = read_json(soak.pusher_status)
     viewers = read_json(soak.viewer_status)
     try:
@@ -379,6 +381,7 @@ def take_sample(soak: Soak, t0: float, rclient: redis.Redis) -> Sample:
         busy=busy_s(),
         redis_used_mb=used_mb,
         redis_keys=keys,
+        redis_clients=clients,
         sql_rows=rows,
         sent=pusher.get("sent", 0),
         accepted=pusher.get("accepted", 0),
@@ -402,7 +405,8 @@ def progress(s: Sample, prev: Sample | None, soak: Soak, phase: str) -> None:
         mem += f" (postgres USS {s.uss['postgres']:.0f} in {s.procs['postgres']} processes)"
     print(
         f"[{time.strftime('%H:%M:%S')}] {phase} {s.t / 60:5.1f} min | RSS MB {mem} | "
-        f"redis {s.redis_used_mb:.1f} MB {s.redis_keys} keys | readings sent {s.sent} "
+        f"redis {s.redis_used_mb:.1f} MB {s.redis_keys} keys {s.redis_clients} clients | "
+        f"readings sent {s.sent} "
         f"({rate:.0f}/s) accepted {s.accepted} | SQL readings {s.sql_rows.get('readings', '?')}"
         f" | viewers {fps:.2f} fps each",
         flush=True,
@@ -541,6 +545,12 @@ def report(soak: Soak, samples: list[Sample], mark: Sample, final: dict[str, Any
         f"{'redis keys':<14} {mark.redis_keys:>10} {end.redis_keys:>9} {'':>15} "
         f"{slope_per_hour(keys_half):>+11.1f}  (keys/h)"
     )
+    clients_half = [(s.t, float(s.redis_clients)) for s in half]
+    print(
+        f"{'redis clients':<14} {mark.redis_clients:>10} {end.redis_clients:>9} "
+        f"{f'{min(v for _, v in clients_half):.0f}-{max(v for _, v in clients_half):.0f}':>15} "
+        f"{slope_per_hour(clients_half):>+11.1f}  (connections/h)"
+    )
     print(
         f"Other processes on the machine used {100 * others / seconds:.0f}% of a core "
         f"(of 200%) during the window; this bench's processes {100 * ours / seconds:.0f}%."
@@ -623,6 +633,7 @@ def report(soak: Soak, samples: list[Sample], mark: Sample, final: dict[str, Any
             "used_mb": [mark.redis_used_mb, end.redis_used_mb],
             "used_slope_mb_h": slope_per_hour(redis_half),
             "keys": [mark.redis_keys, end.redis_keys],
+            "clients": [mark.redis_clients, end.redis_clients],
         },
         "others_cpu_pct": 100 * others / seconds,
         "ours_cpu_pct": 100 * ours / seconds,
