@@ -225,13 +225,7 @@ class CityEdits:
         body = {**(current or {}), **changes, "id": item_id}
         try:
             MODELS[kind].model_validate(body)
-            edits = [
-                e
-                for e in read_edits(self.engine, self.city.slug)
-                if (e["kind"], e["item_id"]) != (kind, item_id)
-            ]
-            edits.append({"kind": kind, "item_id": item_id, "body": body})
-            config = laid_over(self.base, edits)
+            config = self._config_with(kind, item_id, body)
         except ValidationError as exc:
             raise CityEditError(_problems(exc)) from exc
         self._commit(kind, item_id, body, actor, config, client, namespace)
@@ -255,16 +249,20 @@ class CityEdits:
         if kind == "school":
             self._check_unbound(item_id)
         try:
-            edits = [
-                e
-                for e in read_edits(self.engine, self.city.slug)
-                if (e["kind"], e["item_id"]) != (kind, item_id)
-            ]
-            edits.append({"kind": kind, "item_id": item_id, "body": REMOVED})
-            config = laid_over(self.base, edits)
+            config = self._config_with(kind, item_id, REMOVED)
         except ValidationError as exc:
             raise CityEditError(_problems(exc)) from exc
         self._commit(kind, item_id, REMOVED, actor, config, client, namespace)
+
+    def _config_with(self, kind: str, item_id: str, body: dict[str, Any]) -> CityConfig:
+        """The city as it would be with `body` stored for the item (raises ValidationError)."""
+        edits = [
+            e
+            for e in read_edits(self.engine, self.city.slug)
+            if (e["kind"], e["item_id"]) != (kind, item_id)
+        ]
+        edits.append({"kind": kind, "item_id": item_id, "body": body})
+        return laid_over(self.base, edits)
 
     def _check_unbound(self, school_id: str) -> None:
         cameras = [c.id for c in self.city.config.cameras if c.school == school_id]

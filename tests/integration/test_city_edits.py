@@ -9,6 +9,8 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -105,6 +107,26 @@ def another_process(page) -> tuple:
     )
     watcher.check()
     return city, watcher
+
+
+@contextmanager
+def grab_role_of(page) -> Iterator[tuple]:
+    """Another process's city and watcher, with its grab role (real OpenCV loops) following
+    the edits: (city, watcher, store, pool); the loops are stopped after."""
+    city, watcher = another_process(page)
+    store = LiveStore(page.store.client, page.settings.redis_namespace)
+    stop = threading.Event()
+    sources = {"environ": {}, "secrets_dir": None, "fps": 5.0, "width": 320, "quality": 70}
+    pool = start_grab_role(
+        city, store, stop, timing=GrabTiming(), lease_ttl_s=5.0, shard=None, **sources
+    )
+    watcher.listeners.append(follow_edits(pool, store, shard=None, **sources))
+    try:
+        yield city, watcher, store, pool
+    finally:
+        stop.set()
+        for thread in pool.threads:
+            thread.join(timeout=10)
 
 
 def test_a_school_added_in_the_page_and_its_hours_apply_to_parents_everywhere(admin_page):
@@ -211,15 +233,7 @@ def test_a_camera_added_in_the_page_is_grabbed_and_follows_its_changes(admin_pag
     """The grab role of another process (a real OpenCV loop on a demo clip) starts the camera
     an admin added, and restarts it when its settings change."""
     page = admin_page
-    city, watcher = another_process(page)
-    store = LiveStore(page.store.client, page.settings.redis_namespace)
-    stop = threading.Event()
-    sources = {"environ": {}, "secrets_dir": None, "fps": 5.0, "width": 320, "quality": 70}
-    pool = start_grab_role(
-        city, store, stop, timing=GrabTiming(), lease_ttl_s=5.0, shard=None, **sources
-    )
-    watcher.listeners.append(follow_edits(pool, store, shard=None, **sources))
-    try:
+    with grab_role_of(page) as (_, watcher, store, pool):
         assert "cam-baru" not in pool.specs
         save_camera(page, camera_id="cam-baru", name="Kamera Baru",
                     source="sample:car-detection.mp4", fps=4)  # fmt: skip
@@ -237,10 +251,6 @@ def test_a_camera_added_in_the_page_is_grabbed_and_follows_its_changes(admin_pag
         assert sum(g.camera_id == "cam-baru" for g in pool.grabbers) == 1
         # The demo cameras from city.yaml kept running.
         assert {"sdn1-gerbang", "simpang-sudirman"} <= set(pool.specs)
-    finally:
-        stop.set()
-        for thread in pool.threads:
-            thread.join(timeout=10)
 
 
 def test_walls_are_told_to_reload_when_a_camera_is_added(admin_page):
@@ -282,15 +292,7 @@ def test_a_camera_removed_in_the_page_leaves_every_process_and_its_grabber(admin
     the grab role there (its loop retired), its routes answer 404 like an unknown camera, the
     audit names it, and adding one with the same id later brings it back."""
     page = admin_page
-    city, watcher = another_process(page)
-    store = LiveStore(page.store.client, page.settings.redis_namespace)
-    stop = threading.Event()
-    sources = {"environ": {}, "secrets_dir": None, "fps": 5.0, "width": 320, "quality": 70}
-    pool = start_grab_role(
-        city, store, stop, timing=GrabTiming(), lease_ttl_s=5.0, shard=None, **sources
-    )
-    watcher.listeners.append(follow_edits(pool, store, shard=None, **sources))
-    try:
+    with grab_role_of(page) as (city, watcher, _, pool):
         assert "simpang-sudirman" in pool.specs
         assert city.config.camera_groups[0].cameras == ["simpang-sudirman"]
         answer = save_camera(page, pick="simpang-sudirman", removing=True)
@@ -318,10 +320,6 @@ def test_a_camera_removed_in_the_page_leaves_every_process_and_its_grabber(admin
         assert city.camera("simpang-sudirman").name == "Simpang Sudirman (baru)"
         assert city.config.camera_groups[0].cameras == ["simpang-sudirman"]  # city.yaml's group
         assert "simpang-sudirman" in pool.specs
-    finally:
-        stop.set()
-        for thread in pool.threads:
-            thread.join(timeout=10)
 
 
 def test_a_school_is_removed_only_when_nothing_is_bound_to_it(admin_page):
